@@ -1,0 +1,96 @@
+/*
+ * hakmem.h - the C ABI of the hakmem memory allocator.
+ *
+ * Usable from C99 and C++. Every function is thread-safe. Blocks returned by
+ * any hak_* allocation function may be released with hak_free() (or
+ * hak_free_sized() when the caller knows the requested size) from any thread.
+ *
+ * Failure contract: allocation functions return NULL and set errno:
+ *   ENOMEM  the request cannot be satisfied (too large, or the OS refused
+ *           memory); nothing was allocated and nothing leaked.
+ *   EINVAL  hak_aligned_alloc() was given an alignment that is not a power
+ *           of two.
+ *
+ * Memory errors (double free, a pointer hakmem never returned, a pointer into
+ * the middle of a block) are detected and reported on one line to stderr,
+ * naming the error, the pointer and the size class; the process then aborts.
+ */
+#ifndef HAKMEM_CAPI_HAKMEM_H_
+#define HAKMEM_CAPI_HAKMEM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HAKMEM_VERSION_MAJOR 0
+#define HAKMEM_VERSION_MINOR 1
+#define HAKMEM_VERSION_PATCH 0
+/* (major << 16) | (minor << 8) | patch, as returned by hak_version(). */
+#define HAKMEM_VERSION                                              \
+  ((HAKMEM_VERSION_MAJOR << 16) | (HAKMEM_VERSION_MINOR << 8) |    \
+   HAKMEM_VERSION_PATCH)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Returns at least `size` bytes aligned to 16 (alignof(max_align_t)).
+ * hak_malloc(0) returns a unique pointer that must be freed. */
+void* hak_malloc(size_t size);
+
+/* Releases a block. NULL is ignored. */
+void hak_free(void* ptr);
+
+/* Like hak_free() for a block allocated with `size` bytes requested (any
+ * value from the requested size up to hak_usable_size(ptr) is accepted). */
+void hak_free_sized(void* ptr, size_t size);
+
+/* `count` * `size` zeroed bytes; NULL with ENOMEM if the product overflows. */
+void* hak_calloc(size_t count, size_t size);
+
+/* Resizes `ptr` to `size` bytes, preserving min(old, new) bytes of content.
+ * hak_realloc(NULL, n) == hak_malloc(n). hak_realloc(p, 0) frees p and
+ * returns NULL (glibc's behaviour). On failure returns NULL with ENOMEM and
+ * leaves `ptr` untouched and still owned by the caller. */
+void* hak_realloc(void* ptr, size_t size);
+
+/* `size` bytes aligned to `alignment`, which must be a power of two (any
+ * power of two, also larger than a page); otherwise NULL with EINVAL. */
+void* hak_aligned_alloc(size_t alignment, size_t size);
+
+/* The number of bytes usable in the block: at least the size requested.
+ * hak_usable_size(NULL) == 0. */
+size_t hak_usable_size(const void* ptr);
+
+/* HAKMEM_VERSION of the library actually linked. */
+uint32_t hak_version(void);
+
+/* Slow-path statistics, kept without touching the allocation fast path.
+ * Versioned: callers set `version` = HAK_STATS_VERSION and `size` =
+ * sizeof(struct hak_stats); fields beyond `size` are never written. */
+#define HAK_STATS_VERSION 1
+struct hak_stats {
+  uint32_t version;
+  uint32_t size;
+  uint64_t os_mapped_bytes;      /* bytes currently mapped from the OS */
+  uint64_t os_mapped_peak_bytes; /* high-water mark of os_mapped_bytes */
+  uint64_t os_map_calls;         /* mmap calls */
+  uint64_t os_unmap_calls;       /* munmap calls */
+  uint64_t superslabs_live;      /* 2 MiB regions in use by slabs */
+  uint64_t superslabs_cached;    /* empty regions kept for reuse */
+  uint64_t slabs_live;           /* slabs carved for a size class */
+  uint64_t slab_blocks_served;   /* blocks handed to thread caches */
+  uint64_t large_live;           /* large (mmap) blocks in use */
+  uint64_t large_live_bytes;     /* bytes mapped for them */
+  uint64_t large_cached;         /* freed large regions kept for reuse */
+  uint64_t threads_live;         /* threads with an initialised heap */
+};
+
+/* Fills `out` (see HAK_STATS_VERSION). Returns 0, or -1 with EINVAL if
+ * `out` is NULL or its version is unknown. */
+int hak_stats_get(struct hak_stats* out);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* HAKMEM_CAPI_HAKMEM_H_ */

@@ -1,0 +1,56 @@
+// hakmem's allocation API in C++: routes each request to its tier.
+//
+//   size <= 1 KiB          tiny   (inline fast path)
+//   size <= 256 KiB        pool
+//   larger                 large  (its own mapping)
+//   alignment > 16         the smallest slab class whose block size is a
+//                          multiple of the alignment (up to a page), else
+//                          large
+//
+// Frees route by address: the chunk map says whether a pointer is in a
+// SuperSlab; anything else must be a live large block or it is reported.
+#ifndef HAKMEM_CORE_ALLOCATOR_H_
+#define HAKMEM_CORE_ALLOCATOR_H_
+
+#include <cstddef>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/chunk_map.h"
+#include "hakmem/tiny/tiny_alloc.h"
+
+namespace hakmem {
+
+// Out-of-line parts (allocator.cc).
+ABSL_ATTRIBUTE_NOINLINE void* MallocAboveTiny(size_t size);
+ABSL_ATTRIBUTE_NOINLINE void FreeOutsideSuperSlabs(void* p);
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* Malloc(size_t size) {
+  if (ABSL_PREDICT_TRUE(size <= kTinyMaxSize)) return TinyAlloc(size);
+  return MallocAboveTiny(size);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) {
+  if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
+    HeapFree(p);
+    return;
+  }
+  FreeOutsideSuperSlabs(p);  // large, nullptr, or not hakmem's
+}
+
+// Frees `p`, whose requested size was `size`: reported as an invalid free
+// when `size` exceeds the block's usable size.
+void FreeSized(void* p, size_t size);
+
+void* Calloc(size_t count, size_t size);
+void* Realloc(void* p, size_t size);
+// `alignment` must be a power of two (else nullptr with EINVAL).
+void* AlignedAlloc(size_t alignment, size_t size);
+// Reports an invalid pointer unless `p` is nullptr or a live block.
+size_t UsableSize(const void* p);
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_CORE_ALLOCATOR_H_

@@ -1,0 +1,26 @@
+#include "hakmem/core/stats.h"
+
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/large/large_alloc.h"
+#include "hakmem/platform/os_memory.h"
+#include "hakmem/superslab/span_allocator.h"
+
+namespace hakmem {
+
+AllocatorStats GetAllocatorStats() {
+  OsMemoryStats os = GetOsMemoryStats();
+  SpanAllocatorStats spans = GetSpanAllocatorStats();
+  HeapStats heap = GetHeapStats();
+  LargeStats large = GetLargeStats();
+  return AllocatorStats{
+      os.mapped_bytes,         os.mapped_peak_bytes,
+      os.map_calls,            os.unmap_calls,
+      spans.superslabs_live,   spans.superslabs_cached,
+      spans.spans_live,        spans.spans_abandoned,
+      heap.blocks_served,      large.live,
+      large.live_bytes,        large.cached,
+      heap.threads_live,
+  };
+}
+
+}  // namespace hakmem

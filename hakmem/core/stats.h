@@ -1,0 +1,30 @@
+// A snapshot of the slow-path statistics of every layer. Taking it locks
+// the span and large allocators briefly; nothing on a fast path is counted.
+#ifndef HAKMEM_CORE_STATS_H_
+#define HAKMEM_CORE_STATS_H_
+
+#include <cstdint>
+
+namespace hakmem {
+
+struct AllocatorStats {
+  uint64_t os_mapped_bytes;
+  uint64_t os_mapped_peak_bytes;
+  uint64_t os_map_calls;
+  uint64_t os_unmap_calls;
+  uint64_t superslabs_live;
+  uint64_t superslabs_cached;
+  uint64_t spans_live;
+  uint64_t spans_abandoned;
+  uint64_t slab_blocks_served;
+  uint64_t large_live;
+  uint64_t large_live_bytes;
+  uint64_t large_cached;
+  uint64_t threads_live;
+};
+
+AllocatorStats GetAllocatorStats();
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_CORE_STATS_H_

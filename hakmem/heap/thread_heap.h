@@ -1,0 +1,119 @@
+// The per-thread heap: for every slab size class, a LIFO cache of free
+// blocks (the fast path) and the spans this thread owns (the refill source).
+//
+// Fast paths (always inline, no atomics, locks, stats or getenv):
+//   HeapAlloc: pop the class's cache.
+//   HeapFree:  validate the pointer, and if this thread owns its span, check
+//              and set the free key and push onto the cache.
+// Everything else is out of line: refill on an empty cache, spill on a full
+// one, remote free to another thread's span, thread set-up and exit.
+//
+// Invariants:
+//   - a cache holds only blocks of spans its thread owns, each with its free
+//     key set (free_block.h);
+//   - SlabMeta::used counts the blocks out of a span: live, cached in the
+//     owner's heap, or pending on its remote-free stack;
+//   - a span with used == 0 that is not its owner's current span is given
+//     back to the span allocator at once.
+#ifndef HAKMEM_HEAP_THREAD_HEAP_H_
+#define HAKMEM_HEAP_THREAD_HEAP_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
+#include "hakmem/platform/memory_error.h"
+#include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/free_block.h"
+#include "hakmem/superslab/superslab.h"
+
+namespace hakmem {
+
+struct CacheBin {
+  FreeBlock* head;
+  uint32_t count;
+  uint32_t capacity;
+};
+
+// The spans one thread owns in one class. `current` is the refill source;
+// the others are on `available` (known to have blocks) or `full` (only
+// remote frees can have given them blocks since; visited in rotation).
+struct OwnedSpans {
+  SlabMeta* current;
+  SlabMeta* available;
+  SlabMeta* full_head;
+  SlabMeta* full_tail;
+};
+
+// Plain data in static TLS (initial-exec: one %fs-relative access, no
+// wrapper call, nothing to construct). All zero until the thread's first
+// refill sets it up.
+struct ThreadHeap {
+  CacheBin bins[kNumClasses];
+  uint64_t token;  // owner token of this thread's spans; 0 = not set up
+  uint32_t setups;  // times set up (re-set-up while exiting, see .cc)
+  OwnedSpans spans[kNumClasses];
+};
+
+extern __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
+
+// Slow paths (thread_heap.cc).
+ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls);
+ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls);
+ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p);
+[[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void
+ReportSlabFreeError(MemoryError error, const SlabMeta* span, const void* p);
+
+// A block of class `cls`, or nullptr with errno = ENOMEM.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
+  CacheBin& bin = tls_heap.bins[cls];
+  FreeBlock* block = bin.head;
+  if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(cls);
+  bin.head = block->next;
+  --bin.count;
+  block->key = 0;  // live blocks never hold their free key
+  return block;
+}
+
+// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
+  SlabMeta* span = SpanMetaOf(p);
+  if (ABSL_PREDICT_FALSE(BlockIndexOf(span, p) == ~0u)) {
+    ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
+  }
+  if (ABSL_PREDICT_FALSE(span->owner.load(std::memory_order_relaxed) !=
+                         tls_heap.token)) {
+    RemoteFree(span, p);
+    return;
+  }
+  FreeBlock* block = static_cast<FreeBlock*>(p);
+  uint64_t key = FreeKey(block);
+  if (ABSL_PREDICT_FALSE(block->key == key)) {
+    ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
+  }
+  block->key = key;
+  unsigned cls = span->size_class;
+  CacheBin& bin = tls_heap.bins[cls];
+  block->next = bin.head;
+  bin.head = block;
+  if (ABSL_PREDICT_FALSE(++bin.count > bin.capacity)) SpillCache(cls);
+}
+
+// Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
+// start, and without its free key. Used by realloc and usable_size.
+inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
+  return BlockIndexOf(span, p) != ~0u &&
+         static_cast<const FreeBlock*>(p)->key != FreeKey(p);
+}
+
+struct HeapStats {
+  uint64_t blocks_served;  // blocks moved from spans into thread caches
+  uint64_t threads_live;   // threads with a set-up heap
+};
+HeapStats GetHeapStats();
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_HEAP_THREAD_HEAP_H_

@@ -1,0 +1,268 @@
+#include "hakmem/large/large_alloc.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "hakmem/platform/check.h"
+#include "hakmem/platform/os_memory.h"
+#include "hakmem/platform/spin_lock.h"
+
+namespace hakmem {
+namespace {
+
+struct Region {
+  uintptr_t addr;  // 0: empty slot
+  size_t size;     // mapped bytes, a multiple of kPageSize
+};
+
+// Open addressing with linear probing and backward-shift deletion (no
+// tombstones), in memory mapped directly from the OS.
+class RegionTable {
+ public:
+  Region* Find(uintptr_t addr) {
+    if (slots_ == nullptr) return nullptr;
+    for (size_t i = Home(addr);; i = (i + 1) & mask()) {
+      if (slots_[i].addr == addr) return &slots_[i];
+      if (slots_[i].addr == 0) return nullptr;
+    }
+  }
+
+  // False when the table cannot grow (no memory).
+  bool Insert(Region r) {
+    if ((count_ + 1) * 2 > capacity_ && !Grow()) return false;
+    size_t i = Home(r.addr);
+    while (slots_[i].addr != 0) i = (i + 1) & mask();
+    slots_[i] = r;
+    ++count_;
+    return true;
+  }
+
+  void Erase(Region* slot) {
+    size_t i = static_cast<size_t>(slot - slots_);
+    size_t j = i;
+    for (;;) {
+      j = (j + 1) & mask();
+      if (slots_[j].addr == 0) break;
+      size_t home = Home(slots_[j].addr);
+      // Move j back into the hole at i unless its home lies in (i, j].
+      bool home_in_range = i <= j ? (i < home && home <= j)
+                                  : (i < home || home <= j);
+      if (!home_in_range) {
+        slots_[i] = slots_[j];
+        i = j;
+      }
+    }
+    slots_[i] = Region{0, 0};
+    --count_;
+  }
+
+  size_t count() const { return count_; }
+
+ private:
+  size_t mask() const { return capacity_ - 1; }
+  size_t Home(uintptr_t addr) const {
+    return static_cast<size_t>(((addr >> 12) * 0x9E3779B97F4A7C15ull) >>
+                               (64 - log2_capacity_));
+  }
+
+  bool Grow() {
+    unsigned new_log2 = slots_ == nullptr ? 10 : log2_capacity_ + 1;
+    size_t new_capacity = size_t{1} << new_log2;
+    auto* fresh = static_cast<Region*>(
+        OsMapAligned(new_capacity * sizeof(Region), kPageSize));
+    if (fresh == nullptr) return false;
+    Region* old = slots_;
+    size_t old_capacity = capacity_;
+    slots_ = fresh;
+    capacity_ = new_capacity;
+    log2_capacity_ = new_log2;
+    count_ = 0;
+    for (size_t i = 0; i < old_capacity; ++i) {
+      if (old[i].addr != 0) Insert(old[i]);
+    }
+    if (old != nullptr) OsUnmap(old, old_capacity * sizeof(Region));
+    return true;
+  }
+
+  Region* slots_ = nullptr;
+  size_t capacity_ = 0;
+  unsigned log2_capacity_ = 0;
+  size_t count_ = 0;
+};
+
+struct LargeState {
+  SpinLock lock;
+  RegionTable live;
+  uint64_t live_bytes = 0;
+  Region cache[kLargeCacheEntries] = {};  // addr 0: empty slot
+  unsigned cache_victim = 0;  // slot replaced when all are taken
+  uint64_t cached = 0;
+  uint64_t cached_bytes = 0;
+};
+ABSL_CONST_INIT LargeState g_large;
+
+size_t PageRound(size_t size) {
+  return (size + kPageSize - 1) & ~(kPageSize - 1);
+}
+
+// A cached region of at least `size` bytes and at most 1.25x that, or
+// {0, 0}. Lock held.
+Region TakeCachedLocked(size_t size) {
+  Region* best = nullptr;
+  for (Region& r : g_large.cache) {
+    if (r.addr != 0 && r.size >= size && r.size <= size + size / 4 &&
+        (best == nullptr || r.size < best->size)) {
+      best = &r;
+    }
+  }
+  if (best == nullptr) return Region{0, 0};
+  Region r = *best;
+  *best = Region{0, 0};
+  --g_large.cached;
+  g_large.cached_bytes -= r.size;
+  return r;
+}
+
+// Puts `r` in the cache: into an empty slot, else in place of the oldest
+// entry (slots are replaced in rotation). Regions to unmap instead (the
+// evicted one, and `r` itself if it does not fit the byte budget) are
+// written to `unmap`; returns their number (at most 2). Lock held.
+int CacheLocked(Region r, Region unmap[2]) {
+  int n = 0;
+  Region* slot = nullptr;
+  for (Region& c : g_large.cache) {
+    if (c.addr == 0) {
+      slot = &c;
+      break;
+    }
+  }
+  if (slot == nullptr) {
+    slot = &g_large.cache[g_large.cache_victim];
+    g_large.cache_victim = (g_large.cache_victim + 1) % kLargeCacheEntries;
+    unmap[n++] = *slot;
+    --g_large.cached;
+    g_large.cached_bytes -= slot->size;
+    *slot = Region{0, 0};
+  }
+  if (r.size > kLargeCacheBytes - g_large.cached_bytes) {
+    unmap[n++] = r;
+    return n;
+  }
+  *slot = r;
+  ++g_large.cached;
+  g_large.cached_bytes += r.size;
+  return n;
+}
+
+}  // namespace
+
+void* LargeAlloc(size_t size, size_t alignment, bool zeroed) {
+  size_t map_size = PageRound(size == 0 ? 1 : size);
+  if (map_size < size) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  Region r{0, 0};
+  bool from_cache = false;
+  if (alignment <= kPageSize) {
+    SpinLockHolder hold(g_large.lock);
+    r = TakeCachedLocked(map_size);
+    from_cache = r.addr != 0;
+  }
+  if (!from_cache) {
+    void* mem = OsMapAligned(map_size, alignment < kPageSize ? kPageSize
+                                                             : alignment);
+    if (mem == nullptr) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    r = Region{reinterpret_cast<uintptr_t>(mem), map_size};
+  }
+  bool recorded;
+  {
+    SpinLockHolder hold(g_large.lock);
+    recorded = g_large.live.Insert(r);
+    if (recorded) g_large.live_bytes += r.size;
+  }
+  if (!recorded) {
+    OsUnmap(reinterpret_cast<void*>(r.addr), r.size);
+    errno = ENOMEM;
+    return nullptr;
+  }
+  void* p = reinterpret_cast<void*>(r.addr);
+  // Fresh mappings are zero already; only reused memory needs clearing.
+  if (zeroed && from_cache) std::memset(p, 0, size);
+  return p;
+}
+
+bool LargeFree(void* p) {
+  Region unmap[2];
+  int to_unmap;
+  {
+    SpinLockHolder hold(g_large.lock);
+    Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+    if (slot == nullptr) return false;
+    Region r = *slot;
+    g_large.live.Erase(slot);
+    g_large.live_bytes -= r.size;
+    to_unmap = CacheLocked(r, unmap);
+  }
+  for (int i = 0; i < to_unmap; ++i) {
+    OsUnmap(reinterpret_cast<void*>(unmap[i].addr), unmap[i].size);
+  }
+  return true;
+}
+
+size_t LargeUsableSize(const void* p) {
+  SpinLockHolder hold(g_large.lock);
+  Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+  return slot == nullptr ? 0 : slot->size;
+}
+
+LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
+  size_t new_map = PageRound(new_size);
+  if (new_map < new_size) {
+    errno = ENOMEM;
+    return LargeReallocResult::kNoMemory;
+  }
+  Region old;
+  {
+    SpinLockHolder hold(g_large.lock);
+    Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+    if (slot == nullptr) return LargeReallocResult::kNotLarge;
+    // Shrinking by up to half keeps the block: cheaper than a remap.
+    if (new_map <= slot->size && new_map >= slot->size / 2) {
+      *out = p;
+      return LargeReallocResult::kDone;
+    }
+    old = *slot;
+    g_large.live.Erase(slot);
+    g_large.live_bytes -= old.size;
+  }
+  void* moved = OsRemap(p, old.size, new_map);
+  Region now = moved != nullptr
+                   ? Region{reinterpret_cast<uintptr_t>(moved), new_map}
+                   : old;
+  bool recorded;
+  {
+    SpinLockHolder hold(g_large.lock);
+    recorded = g_large.live.Insert(now);
+    if (recorded) g_large.live_bytes += now.size;
+  }
+  // The table only grows on Insert; after an Erase it has room.
+  HAK_DCHECK(recorded);
+  if (moved == nullptr) {
+    errno = ENOMEM;
+    return LargeReallocResult::kNoMemory;
+  }
+  *out = moved;
+  return LargeReallocResult::kDone;
+}
+
+LargeStats GetLargeStats() {
+  SpinLockHolder hold(g_large.lock);
+  return LargeStats{g_large.live.count(), g_large.live_bytes, g_large.cached,
+                    g_large.cached_bytes};
+}
+
+}  // namespace hakmem

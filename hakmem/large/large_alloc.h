@@ -1,0 +1,49 @@
+// The large tier: requests above the pool limit (and slab-tier requests with
+// an alignment above a page), each its own page-granular mapping. Freed
+// mappings are kept in a small bounded cache for reuse; the rest go back to
+// the OS at once.
+//
+// Live blocks are recorded in a hash table keyed by address, so that a free
+// can tell a live large block from any other pointer exactly, without
+// reading memory around the pointer. All operations take one lock: each of
+// them is dominated by a system call or page faults anyway.
+#ifndef HAKMEM_LARGE_LARGE_ALLOC_H_
+#define HAKMEM_LARGE_LARGE_ALLOC_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hakmem {
+
+// Freed regions kept for reuse: at most this many, and this many bytes.
+inline constexpr unsigned kLargeCacheEntries = 8;
+inline constexpr size_t kLargeCacheBytes = size_t{64} << 20;
+
+// `size` bytes aligned to `alignment` (a power of two; at least a page is
+// always given). Zero-filled when `zeroed`. nullptr with errno = ENOMEM.
+void* LargeAlloc(size_t size, size_t alignment, bool zeroed);
+
+// Frees `p` and returns true if it is a live large block; otherwise
+// changes nothing and returns false.
+bool LargeFree(void* p);
+
+// The usable size of live large block `p`, or 0 if `p` is not one.
+size_t LargeUsableSize(const void* p);
+
+enum class LargeReallocResult { kDone, kNoMemory, kNotLarge };
+// Resizes live large block `p` to `new_size` (> the pool limit) in place or
+// with mremap, setting *out. On kNoMemory `p` is unchanged and errno is
+// ENOMEM; on kNotLarge nothing happened.
+LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out);
+
+struct LargeStats {
+  uint64_t live;
+  uint64_t live_bytes;
+  uint64_t cached;
+  uint64_t cached_bytes;
+};
+LargeStats GetLargeStats();
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_LARGE_LARGE_ALLOC_H_

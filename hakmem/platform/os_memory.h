@@ -1,0 +1,37 @@
+// Memory from the OS. Every mapping hakmem makes goes through here, so the
+// counts in OsMemoryStats are complete.
+#ifndef HAKMEM_PLATFORM_OS_MEMORY_H_
+#define HAKMEM_PLATFORM_OS_MEMORY_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace hakmem {
+
+inline constexpr size_t kPageSize = 4096;
+
+// Maps `size` bytes (a multiple of kPageSize) of zeroed, read-write memory
+// whose address is a multiple of `alignment` (a power of two >= kPageSize).
+// Over-maps by `alignment` and trims the excess; pages are never touched or
+// prefaulted. Returns nullptr when the OS refuses.
+void* OsMapAligned(size_t size, size_t alignment);
+
+// Unmaps [addr, addr + size).
+void OsUnmap(void* addr, size_t size);
+
+// Resizes a mapping made by OsMapAligned (alignment kPageSize only), moving
+// it if needed. Returns the new address or nullptr (the old mapping is then
+// unchanged).
+void* OsRemap(void* addr, size_t old_size, size_t new_size);
+
+struct OsMemoryStats {
+  uint64_t mapped_bytes;
+  uint64_t mapped_peak_bytes;
+  uint64_t map_calls;
+  uint64_t unmap_calls;
+};
+OsMemoryStats GetOsMemoryStats();
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_PLATFORM_OS_MEMORY_H_

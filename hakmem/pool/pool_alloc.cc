@@ -1,0 +1,14 @@
+#include "hakmem/pool/pool_alloc.h"
+
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/platform/check.h"
+#include "hakmem/size_class/size_class.h"
+
+namespace hakmem {
+
+void* PoolAlloc(size_t size) {
+  HAK_DCHECK(size > kTinyMaxSize && size <= kPoolMaxSize);
+  return HeapAlloc(PoolClassOf(size));
+}
+
+}  // namespace hakmem

@@ -1,0 +1,12 @@
+#include "hakmem/superslab/chunk_map.h"
+
+namespace hakmem {
+
+std::atomic<uint8_t> g_chunk_map[kChunkMapEntries];
+
+void ChunkMapSet(const SuperSlab* ss, bool present) {
+  uintptr_t chunk = reinterpret_cast<uintptr_t>(ss) >> kSuperSlabShift;
+  g_chunk_map[chunk].store(present ? 1 : 0, std::memory_order_release);
+}
+
+}  // namespace hakmem

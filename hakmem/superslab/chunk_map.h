@@ -1,0 +1,37 @@
+// The chunk map answers "is this pointer inside one of hakmem's SuperSlabs?"
+// for any address, in O(1), without a syscall and without touching the
+// address itself (masking a stack or global pointer to 2 MiB and reading a
+// header there could fault).
+//
+// One byte per 2 MiB chunk of the 47-bit user address space: 64 MiB of
+// zero-initialised .bss that the OS backs lazily, so only the pages covering
+// chunks hakmem actually mapped are ever touched (one 4 KiB page per 8 GiB).
+#ifndef HAKMEM_SUPERSLAB_CHUNK_MAP_H_
+#define HAKMEM_SUPERSLAB_CHUNK_MAP_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "hakmem/superslab/superslab.h"
+
+namespace hakmem {
+
+inline constexpr unsigned kAddressBits = 47;
+inline constexpr uintptr_t kChunkMapEntries = uintptr_t{1}
+                                              << (kAddressBits - kSuperSlabShift);
+
+extern std::atomic<uint8_t> g_chunk_map[kChunkMapEntries];
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool InSuperSlab(const void* p) {
+  uintptr_t chunk = reinterpret_cast<uintptr_t>(p) >> kSuperSlabShift;
+  return chunk < kChunkMapEntries &&
+         g_chunk_map[chunk].load(std::memory_order_relaxed) != 0;
+}
+
+// Registration, done by the SuperSlab allocator under its lock.
+void ChunkMapSet(const SuperSlab* ss, bool present);
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_SUPERSLAB_CHUNK_MAP_H_

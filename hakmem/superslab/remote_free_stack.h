@@ -1,0 +1,32 @@
+// The per-slab remote-free stack: a lock-free multi-producer stack that
+// other threads push freed blocks onto and the owner takes whole with one
+// exchange. Taking the whole stack (never popping single nodes) is what makes
+// it immune to ABA.
+#ifndef HAKMEM_SUPERSLAB_REMOTE_FREE_STACK_H_
+#define HAKMEM_SUPERSLAB_REMOTE_FREE_STACK_H_
+
+#include <atomic>
+
+#include "hakmem/superslab/superslab.h"
+
+namespace hakmem {
+
+inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
+  FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
+  do {
+    block->next = head;
+  } while (!m->remote_head.compare_exchange_weak(
+      head, block, std::memory_order_release, std::memory_order_relaxed));
+}
+
+// Takes every block pushed so far; nullptr when there were none.
+inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
+  if (m->remote_head.load(std::memory_order_relaxed) == nullptr) {
+    return nullptr;
+  }
+  return m->remote_head.exchange(nullptr, std::memory_order_acquire);
+}
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_SUPERSLAB_REMOTE_FREE_STACK_H_

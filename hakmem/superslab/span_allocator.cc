@@ -1,0 +1,237 @@
+#include "hakmem/superslab/span_allocator.h"
+
+#include <new>
+
+#include "hakmem/platform/check.h"
+#include "hakmem/platform/os_memory.h"
+#include "hakmem/platform/spin_lock.h"
+#include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/chunk_map.h"
+#include "hakmem/superslab/remote_free_stack.h"
+
+namespace hakmem {
+namespace {
+
+static_assert(kSlabSizeForClasses == kSlabSize,
+              "size classes and SuperSlabs disagree on the slab size");
+static_assert(kSlabsPerSuperSlab == 32, "free_slabs is a 32-bit mask");
+
+constexpr uint32_t kAllSlabsFree = ~uint32_t{0};
+
+struct SpanAllocator {
+  SpinLock lock;
+  SuperSlab* with_free_slabs = nullptr;  // SuperSlabs with a free slab
+  uint64_t superslabs_mapped = 0;
+  uint64_t superslabs_empty = 0;
+  uint64_t spans_live = 0;
+  uint64_t spans_abandoned = 0;
+  SlabMeta* abandoned[kNumClasses] = {};
+};
+
+ABSL_CONST_INIT SpanAllocator g_spans;
+
+void LinkSuperSlab(SuperSlab* ss) {
+  ss->prev = nullptr;
+  ss->next = g_spans.with_free_slabs;
+  if (ss->next != nullptr) ss->next->prev = ss;
+  g_spans.with_free_slabs = ss;
+}
+
+void UnlinkSuperSlab(SuperSlab* ss) {
+  if (ss->prev != nullptr) {
+    ss->prev->next = ss->next;
+  } else {
+    g_spans.with_free_slabs = ss->next;
+  }
+  if (ss->next != nullptr) ss->next->prev = ss->prev;
+  ss->prev = ss->next = nullptr;
+}
+
+void PushSpan(SlabMeta** head, SlabMeta* m) {
+  m->prev = nullptr;
+  m->next = *head;
+  if (m->next != nullptr) m->next->prev = m;
+  *head = m;
+}
+
+void UnlinkSpan(SlabMeta** head, SlabMeta* m) {
+  if (m->prev != nullptr) {
+    m->prev->next = m->next;
+  } else {
+    *head = m->next;
+  }
+  if (m->next != nullptr) m->next->prev = m->prev;
+  m->prev = m->next = nullptr;
+}
+
+SuperSlab* MapSuperSlab() {
+  void* mem = OsMapAligned(kSuperSlabSize, kSuperSlabSize);
+  if (mem == nullptr) return nullptr;
+  // Fresh pages are zero: only the header's non-zero fields are written.
+  SuperSlab* ss = new (mem) SuperSlab;
+  ss->magic = kSuperSlabMagic;
+  ss->free_slabs = kAllSlabsFree;
+  for (SlabMeta& m : ss->slabs) {
+    m.owner.store(kNoOwner, std::memory_order_relaxed);
+  }
+  ChunkMapSet(ss, true);
+  ++g_spans.superslabs_mapped;
+  ++g_spans.superslabs_empty;
+  LinkSuperSlab(ss);
+  return ss;
+}
+
+void UnmapSuperSlab(SuperSlab* ss) {
+  UnlinkSuperSlab(ss);
+  ChunkMapSet(ss, false);
+  --g_spans.superslabs_mapped;
+  --g_spans.superslabs_empty;
+  OsUnmap(ss, kSuperSlabSize);
+}
+
+// The first run of `n` free slabs in `ss`, or -1.
+int FindFreeRun(const SuperSlab* ss, unsigned n) {
+  uint32_t run = n == 32 ? kAllSlabsFree : (uint32_t{1} << n) - 1;
+  for (unsigned i = 0; i + n <= kSlabsPerSuperSlab; ++i) {
+    if (((ss->free_slabs >> i) & run) == run) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
+                    uint64_t owner) {
+  const SizeClassInfo& info = ClassInfo(cls);
+  unsigned n = info.span_slabs;
+  if (ss->free_slabs == kAllSlabsFree) --g_spans.superslabs_empty;
+  ss->free_slabs &= ~(((n == 32 ? 0 : uint32_t{1} << n) - 1) << first);
+  if (ss->free_slabs == 0) UnlinkSuperSlab(ss);
+
+  uintptr_t base = reinterpret_cast<uintptr_t>(ss);
+  uintptr_t start =
+      base + (first == 0 ? kSuperSlabHeaderSize : first * kSlabSize);
+  uintptr_t end = base + (first + n) * kSlabSize;
+  SlabMeta* head = &ss->slabs[first];
+  for (unsigned i = 1; i < n; ++i) {
+    ss->slabs[first + i].head_delta = static_cast<uint8_t>(i);
+  }
+  head->start = start;
+  head->block_size = info.block_size;
+  head->block_reciprocal = static_cast<uint32_t>(
+      ((uint64_t{1} << 32) + info.block_size - 1) / info.block_size);
+  head->capacity = static_cast<uint32_t>((end - start) / info.block_size);
+  head->carved.store(0, std::memory_order_relaxed);
+  head->size_class = static_cast<uint8_t>(cls);
+  head->span_slabs = static_cast<uint8_t>(n);
+  head->head_delta = 0;
+  head->list = SlabList::kNone;
+  head->free_list = nullptr;
+  head->free_count = 0;
+  head->used = 0;
+  head->prev = head->next = nullptr;
+  HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
+  head->owner.store(owner, std::memory_order_release);
+  ++g_spans.spans_live;
+  return head;
+}
+
+void ReleaseSpanLocked(SlabMeta* m) {
+  HAK_DCHECK(m->used == 0 && m->list == SlabList::kNone);
+  HAK_DCHECK(m->remote_head.load(std::memory_order_relaxed) == nullptr);
+  SuperSlab* ss = SuperSlabOf(m);
+  unsigned first = SlabIndexOf(m);
+  unsigned n = m->span_slabs;
+  m->owner.store(kNoOwner, std::memory_order_relaxed);
+  // With nothing carved, every pointer into the span fails validation.
+  m->carved.store(0, std::memory_order_relaxed);
+  m->span_slabs = 0;
+  for (unsigned i = 1; i < n; ++i) ss->slabs[first + i].head_delta = 0;
+  if (ss->free_slabs == 0) LinkSuperSlab(ss);
+  ss->free_slabs |= ((n == 32 ? 0 : uint32_t{1} << n) - 1) << first;
+  --g_spans.spans_live;
+  if (ss->free_slabs == kAllSlabsFree) {
+    ++g_spans.superslabs_empty;
+    if (g_spans.superslabs_empty > kCachedEmptySuperSlabs) UnmapSuperSlab(ss);
+  }
+}
+
+// Abandoned spans collect remote frees that nobody drains until a thread
+// adopts them. Before mapping more memory, drain them all and release the
+// ones that became empty, so exited threads' memory is reused first.
+void SweepAbandonedLocked() {
+  for (SlabMeta*& head : g_spans.abandoned) {
+    SlabMeta* m = head;
+    while (m != nullptr) {
+      SlabMeta* next = m->next;
+      for (FreeBlock* b = RemoteFreeTakeAll(m); b != nullptr;) {
+        FreeBlock* after = b->next;
+        b->next = m->free_list;
+        m->free_list = b;
+        ++m->free_count;
+        --m->used;
+        b = after;
+      }
+      if (m->used == 0) {
+        UnlinkSpan(&head, m);
+        m->list = SlabList::kNone;
+        --g_spans.spans_abandoned;
+        ReleaseSpanLocked(m);
+      }
+      m = next;
+    }
+  }
+}
+
+}  // namespace
+
+SlabMeta* AcquireSpan(unsigned cls, uint64_t owner) {
+  unsigned n = ClassInfo(cls).span_slabs;
+  SpinLockHolder hold(g_spans.lock);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (SuperSlab* ss = g_spans.with_free_slabs; ss != nullptr;
+         ss = ss->next) {
+      int first = FindFreeRun(ss, n);
+      if (first >= 0) return CarveSpan(ss, first, cls, owner);
+    }
+    if (attempt == 0) SweepAbandonedLocked();
+  }
+  SuperSlab* ss = MapSuperSlab();
+  if (ss == nullptr) return nullptr;
+  return CarveSpan(ss, 0, cls, owner);
+}
+
+void ReleaseSpan(SlabMeta* span) {
+  SpinLockHolder hold(g_spans.lock);
+  ReleaseSpanLocked(span);
+}
+
+void AbandonSpan(SlabMeta* span) {
+  HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
+  span->owner.store(kNoOwner, std::memory_order_release);
+  SpinLockHolder hold(g_spans.lock);
+  span->list = SlabList::kAbandoned;
+  PushSpan(&g_spans.abandoned[span->size_class], span);
+  ++g_spans.spans_abandoned;
+}
+
+SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
+  SpinLockHolder hold(g_spans.lock);
+  SlabMeta* m = g_spans.abandoned[cls];
+  if (m == nullptr) return nullptr;
+  UnlinkSpan(&g_spans.abandoned[cls], m);
+  m->list = SlabList::kNone;
+  --g_spans.spans_abandoned;
+  m->owner.store(owner, std::memory_order_release);
+  return m;
+}
+
+SpanAllocatorStats GetSpanAllocatorStats() {
+  SpinLockHolder hold(g_spans.lock);
+  return SpanAllocatorStats{
+      g_spans.superslabs_mapped - g_spans.superslabs_empty,
+      g_spans.superslabs_empty,
+      g_spans.spans_live,
+      g_spans.spans_abandoned,
+  };
+}
+
+}  // namespace hakmem

@@ -1,0 +1,46 @@
+// Spans: runs of 1..16 contiguous slabs inside a SuperSlab, carved for one
+// size class and owned by one thread heap. This is the only place that maps
+// and unmaps SuperSlabs, and it keeps the spans that exited threads
+// abandoned until another thread adopts them.
+//
+// Everything here runs on slow paths under one global lock.
+#ifndef HAKMEM_SUPERSLAB_SPAN_ALLOCATOR_H_
+#define HAKMEM_SUPERSLAB_SPAN_ALLOCATOR_H_
+
+#include <cstdint>
+
+#include "hakmem/superslab/superslab.h"
+
+namespace hakmem {
+
+// Empty SuperSlabs kept mapped for reuse instead of being unmapped.
+inline constexpr unsigned kCachedEmptySuperSlabs = 2;
+
+// Carves a span for size class `cls`, owned by `owner`: first from free
+// slabs of existing SuperSlabs, then from a new SuperSlab. The span is on no
+// list, has used == 0 and nothing carved. nullptr when the OS has no memory.
+SlabMeta* AcquireSpan(unsigned cls, uint64_t owner);
+
+// Gives back a span with used == 0 that is on no list.
+void ReleaseSpan(SlabMeta* span);
+
+// Hands a span whose owner is exiting (used > 0, on no list) to whoever
+// adopts it; remote frees keep arriving on its remote-free stack meanwhile.
+void AbandonSpan(SlabMeta* span);
+
+// Takes ownership of an abandoned span of class `cls` for `owner`, or
+// returns nullptr. The span is on no list; its remote-free stack may hold
+// blocks.
+SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
+
+struct SpanAllocatorStats {
+  uint64_t superslabs_live;    // mapped and holding at least one span
+  uint64_t superslabs_cached;  // mapped and empty
+  uint64_t spans_live;
+  uint64_t spans_abandoned;
+};
+SpanAllocatorStats GetSpanAllocatorStats();
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_SUPERSLAB_SPAN_ALLOCATOR_H_

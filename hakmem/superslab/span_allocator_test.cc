@@ -1,0 +1,103 @@
+#include "hakmem/superslab/span_allocator.h"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/chunk_map.h"
+
+namespace hakmem {
+namespace {
+
+constexpr uint64_t kOwner = 42;
+
+TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    SlabMeta* m = AcquireSpan(cls, kOwner);
+    ASSERT_NE(m, nullptr);
+    const SizeClassInfo& info = ClassInfo(cls);
+    EXPECT_EQ(m->size_class, cls);
+    EXPECT_EQ(m->block_size, info.block_size);
+    EXPECT_EQ(m->span_slabs, info.span_slabs);
+    EXPECT_EQ(m->owner.load(), kOwner);
+    EXPECT_EQ(m->used, 0u);
+    EXPECT_EQ(m->carved.load(), 0u);
+    EXPECT_TRUE(InSuperSlab(reinterpret_cast<void*>(m->start)));
+    uintptr_t end = m->start + uintptr_t{m->capacity} * m->block_size;
+    uintptr_t span_end = reinterpret_cast<uintptr_t>(SuperSlabOf(m)) +
+                         (SlabIndexOf(m) + m->span_slabs) * kSlabSize;
+    EXPECT_LE(end, span_end);
+    EXPECT_GT(end + m->block_size, span_end);
+    EXPECT_EQ(m->start % 16, 0u);
+    // Every slab of the span leads back to the head; pointers validate only
+    // once carved.
+    m->carved.store(m->capacity);
+    for (uint32_t i = 0; i < m->capacity; i += 7) {
+      void* block = reinterpret_cast<void*>(m->start + i * m->block_size);
+      ASSERT_EQ(SpanMetaOf(block), m);
+      ASSERT_EQ(BlockIndexOf(m, block), i);
+      if (m->block_size > 16) {
+        ASSERT_EQ(BlockIndexOf(m, static_cast<char*>(block) + 16), ~0u);
+      }
+    }
+    m->carved.store(0);
+    EXPECT_EQ(BlockIndexOf(m, reinterpret_cast<void*>(m->start)), ~0u);
+    ReleaseSpan(m);
+  }
+}
+
+TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
+  std::vector<SlabMeta*> spans;
+  std::set<SuperSlab*> superslabs;
+  for (int round = 0; round < 3; ++round) {
+    for (unsigned cls = 0; cls < kNumClasses; cls += 5) {
+      SlabMeta* m = AcquireSpan(cls, kOwner);
+      ASSERT_NE(m, nullptr);
+      spans.push_back(m);
+      superslabs.insert(SuperSlabOf(m));
+    }
+  }
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  for (SlabMeta* m : spans) {
+    ranges.emplace_back(m->start, m->start + m->capacity * m->block_size);
+  }
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    EXPECT_LE(ranges[i - 1].second, ranges[i].first);
+  }
+  // Different classes share SuperSlabs.
+  EXPECT_LT(superslabs.size(), spans.size());
+  for (SlabMeta* m : spans) ReleaseSpan(m);
+  SpanAllocatorStats stats = GetSpanAllocatorStats();
+  EXPECT_EQ(stats.spans_live, 0u);
+  EXPECT_EQ(stats.superslabs_live, 0u);
+  EXPECT_LE(stats.superslabs_cached, kCachedEmptySuperSlabs);
+}
+
+TEST(SpanAllocatorTest, AbandonedSpansAreAdoptedByClass) {
+  SlabMeta* m = AcquireSpan(3, kOwner);
+  ASSERT_NE(m, nullptr);
+  m->used = 1;
+  AbandonSpan(m);
+  EXPECT_EQ(m->owner.load(), kNoOwner);
+  EXPECT_EQ(AdoptSpan(4, kOwner + 1), nullptr);
+  EXPECT_EQ(AdoptSpan(3, kOwner + 1), m);
+  EXPECT_EQ(m->owner.load(), kOwner + 1);
+  EXPECT_EQ(AdoptSpan(3, kOwner + 1), nullptr);
+  m->used = 0;
+  ReleaseSpan(m);
+}
+
+TEST(SpanAllocatorTest, ForeignPointersAreNotInSuperSlabs) {
+  int on_stack = 0;
+  static int in_data = 0;
+  EXPECT_FALSE(InSuperSlab(&on_stack));
+  EXPECT_FALSE(InSuperSlab(&in_data));
+  EXPECT_FALSE(InSuperSlab(nullptr));
+  EXPECT_FALSE(InSuperSlab(reinterpret_cast<void*>(~uintptr_t{0} - 15)));
+}
+
+}  // namespace
+}  // namespace hakmem

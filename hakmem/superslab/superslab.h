@@ -1,0 +1,118 @@
+// SuperSlab: a 2 MiB naturally aligned region cut into 32 slabs of 64 KiB.
+//
+// The region starts with its header, which holds the metadata of all its
+// slabs, so a pointer finds its slab's metadata by arithmetic alone:
+// SuperSlab = ptr & ~(2 MiB - 1), slab index = (ptr >> 16) & 31.
+// SuperSlabs are shared by all size classes: a span of 1..16 contiguous
+// slabs takes its class when it is carved (tiny classes use one slab, pool
+// classes several), and goes back to the SuperSlab when it is empty.
+//
+// Whether an arbitrary pointer lies in a SuperSlab at all is answered by the
+// chunk map (chunk_map.h) before anything here is dereferenced.
+#ifndef HAKMEM_SUPERSLAB_SUPERSLAB_H_
+#define HAKMEM_SUPERSLAB_SUPERSLAB_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/base/attributes.h"
+#include "hakmem/superslab/free_block.h"
+
+namespace hakmem {
+
+inline constexpr unsigned kSuperSlabShift = 21;
+inline constexpr size_t kSuperSlabSize = size_t{1} << kSuperSlabShift;
+inline constexpr unsigned kSlabShift = 16;
+inline constexpr size_t kSlabSize = size_t{1} << kSlabShift;
+inline constexpr unsigned kSlabsPerSuperSlab = kSuperSlabSize / kSlabSize;
+// The header (magic, slab bitmap, 32 slab metadata records) occupies the
+// start of slab 0, which therefore holds fewer blocks.
+inline constexpr size_t kSuperSlabHeaderSize = 8192;
+inline constexpr uint64_t kSuperSlabMagic = 0x68616b6d656d5353ull;  // "hakmemSS"
+
+// Owner token of a slab nobody owns: free, or abandoned by an exited thread.
+// Thread heaps get tokens 1, 2, 3, ...; a thread whose heap is not set up
+// has token 0. Neither ever equals kNoOwner.
+inline constexpr uint64_t kNoOwner = ~uint64_t{0};
+
+enum class SlabList : uint8_t {
+  kNone,       // free slab, a span tail, or the owner's current slab
+  kAvailable,  // owned; has blocks on its free list or room to carve
+  kFull,       // owned; nothing to hand out unless remote frees arrived
+  kAbandoned,  // its owner exited; waits for adoption
+};
+
+// Per-slab metadata. Only the metadata of a span's first slab (the head) is
+// used for blocks; a tail slab records how far back its head is.
+struct alignas(64) SlabMeta {
+  // --- Read by every free. Written when the span is carved, adopted or
+  // released, and `carved` on refills: rarely.
+  std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
+  uintptr_t start;              // address of block 0
+  uint32_t block_size;
+  uint32_t block_reciprocal;  // ceil(2^32 / block_size): offset -> index
+  uint32_t capacity;          // blocks that fit in the span
+  // Blocks bump-carved so far (only grows while the span lives). Atomic
+  // because remote frees read it to validate pointers.
+  std::atomic<uint32_t> carved;
+  uint8_t size_class;
+  uint8_t span_slabs;  // head: slabs in the span; free slab: 0
+  uint8_t head_delta;  // this slab's index minus its head's (0 for a head)
+  SlabList list;
+
+  // --- Written by remote frees (its own cache line).
+  alignas(64) std::atomic<FreeBlock*> remote_head;
+
+  // --- Owner-only state.
+  alignas(64) FreeBlock* free_list;
+  uint32_t used;  // blocks out of the slab: live, cached or remote-pending
+  uint32_t free_count;  // blocks on free_list
+  SlabMeta* prev;
+  SlabMeta* next;
+};
+
+struct SuperSlab {
+  uint64_t magic;
+  uint32_t free_slabs;  // bit i set: slab i is free
+  uint32_t index_in_registry;
+  SuperSlab* prev;
+  SuperSlab* next;
+  alignas(64) SlabMeta slabs[kSlabsPerSuperSlab];
+};
+static_assert(sizeof(SuperSlab) <= kSuperSlabHeaderSize,
+              "SuperSlab header overflows its reserved space");
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline SuperSlab* SuperSlabOf(const void* p) {
+  return reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(p) &
+                                      ~(kSuperSlabSize - 1));
+}
+
+// The metadata of the span holding `p` (p must be inside a SuperSlab).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SpanMetaOf(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  SlabMeta* m = &SuperSlabOf(p)->slabs[(a >> kSlabShift) &
+                                       (kSlabsPerSuperSlab - 1)];
+  return m - m->head_delta;
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
+  return static_cast<uint32_t>(m - SuperSlabOf(m)->slabs);
+}
+
+// The index of the block `p` points at, or ~0u when `p` is not the start of
+// a block carved from the span (an interior pointer, or one past the carved
+// part). Exact: for offsets < 2^21 and sizes < 2^19 the reciprocal gives the
+// true quotient of every multiple of block_size.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t BlockIndexOf(const SlabMeta* m,
+                                                          const void* p) {
+  uint64_t offset = reinterpret_cast<uintptr_t>(p) - m->start;
+  uint64_t index = (offset * m->block_reciprocal) >> 32;
+  bool valid = index * m->block_size == offset &&
+               index < m->carved.load(std::memory_order_relaxed);
+  return valid ? static_cast<uint32_t>(index) : ~0u;
+}
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_SUPERSLAB_SUPERSLAB_H_
