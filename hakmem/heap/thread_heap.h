@@ -80,7 +80,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
 // Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
   SlabMeta* span = SpanMetaOf(p);
-  if (ABSL_PREDICT_FALSE(BlockIndexOf(span, p) == ~0u)) {
+  if (ABSL_PREDICT_FALSE(!IsCarvedBlockStart(span, p))) {
     ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
   }
   if (ABSL_PREDICT_FALSE(span->owner.load(std::memory_order_relaxed) !=
@@ -104,7 +104,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
 // start, and without its free key. Used by realloc and usable_size.
 inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
-  return BlockIndexOf(span, p) != ~0u &&
+  return IsCarvedBlockStart(span, p) &&
          static_cast<const FreeBlock*>(p)->key != FreeKey(p);
 }
 

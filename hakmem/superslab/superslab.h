@@ -61,16 +61,17 @@ struct alignas(64) SlabMeta {
   uint8_t head_delta;  // this slab's index minus its head's (0 for a head)
   SlabList list;
 
-  // --- Written by remote frees (its own cache line).
+  // --- Written by remote frees, and owner-only state that the owner
+  // touches only on refills and spills: kept off the line every free reads.
   alignas(64) std::atomic<FreeBlock*> remote_head;
-
-  // --- Owner-only state.
-  alignas(64) FreeBlock* free_list;
+  FreeBlock* free_list;
   uint32_t used;  // blocks out of the slab: live, cached or remote-pending
   uint32_t free_count;  // blocks on free_list
   SlabMeta* prev;
   SlabMeta* next;
 };
+
+static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
 
 struct SuperSlab {
   uint64_t magic;
@@ -100,17 +101,16 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
   return static_cast<uint32_t>(m - SuperSlabOf(m)->slabs);
 }
 
-// The index of the block `p` points at, or ~0u when `p` is not the start of
-// a block carved from the span (an interior pointer, or one past the carved
-// part). Exact: for offsets < 2^21 and sizes < 2^19 the reciprocal gives the
-// true quotient of every multiple of block_size.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t BlockIndexOf(const SlabMeta* m,
-                                                          const void* p) {
+// Whether `p` is the start of a block carved from the span (not an
+// interior pointer, not past the carved part). Exact: for offsets < 2^21
+// and block sizes < 2^19, multiplying by the rounded-up reciprocal gives
+// the true quotient of every multiple of block_size.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
+                                                            const void* p) {
   uint64_t offset = reinterpret_cast<uintptr_t>(p) - m->start;
   uint64_t index = (offset * m->block_reciprocal) >> 32;
-  bool valid = index * m->block_size == offset &&
-               index < m->carved.load(std::memory_order_relaxed);
-  return valid ? static_cast<uint32_t>(index) : ~0u;
+  return index * m->block_size == offset &&
+         index < m->carved.load(std::memory_order_relaxed);
 }
 
 }  // namespace hakmem

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building and testing hakmem needs on Debian 12, skipping
+# apt-get entirely when everything is already there (so it also works
+# offline on a prepared machine). Safe to run repeatedly.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap default-jdk-headless  # the build (Bazel 4.2.3, offline)
+  clang lld libclang-rt-14-dev          # compiler, linker, sanitizers
+  libgtest-dev libbenchmark-dev libabsl-dev libfuzzer-14-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q \
+    "${missing[@]}" >&2
+fi

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing, then runs
+# every Bazel test in the plain build and under ASan, UBSan and TSan.
+# Ends with one line "N passed, N failed" (test targets, all configs).
+# Extra arguments go to every `bazel test` (e.g. --config=... filters).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh || exit 1
+
+passed=0
+failed=0
+status=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for config in "" asan ubsan tsan; do
+  echo "=== bazel test ${config:+--config=$config} //..."
+  bazel test ${config:+--config=$config} //... "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+  f=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|FLAKY|INCOMPLETE|NO STATUS)' "$log")
+  # A build failure fails tests that never ran: count it once.
+  if ((rc != 0 && f == 0)); then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  ((rc == 0)) || status=1
+done
+echo "${passed} passed, ${failed} failed"
+exit "$status"
