@@ -1,0 +1,90 @@
+// hak_stats_get: argument checking, versioned partial fills, and counters
+// that follow the allocations made.
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "capi/hakmem.h"
+#include "gtest/gtest.h"
+#include "tests/test_util.h"
+
+namespace hakmem_test {
+namespace {
+
+TEST(StatsTest, NullFailsWithEinval) {
+  errno = 0;
+  EXPECT_EQ(hak_stats_get(nullptr), -1);
+  EXPECT_EQ(errno, EINVAL);
+}
+
+TEST(StatsTest, UnknownVersionFailsWithEinval) {
+  for (uint32_t version : {0u, HAK_STATS_VERSION + 1u, 0xFFFFFFFFu}) {
+    hak_stats s{};
+    s.version = version;
+    s.size = sizeof s;
+    errno = 0;
+    EXPECT_EQ(hak_stats_get(&s), -1) << "version " << version;
+    EXPECT_EQ(errno, EINVAL) << "version " << version;
+  }
+}
+
+TEST(StatsTest, FieldsBeyondSizeAreNotWritten) {
+  void* p = hak_malloc(100);  // Something is mapped now.
+  ASSERT_NE(p, nullptr);
+  hak_stats s;
+  std::memset(&s, 0xEE, sizeof s);
+  s.version = HAK_STATS_VERSION;
+  s.size = offsetof(hak_stats, os_mapped_peak_bytes);
+  ASSERT_EQ(hak_stats_get(&s), 0);
+  EXPECT_GT(s.os_mapped_bytes, 0u);
+  EXPECT_NE(s.os_mapped_bytes, 0xEEEEEEEEEEEEEEEEull);
+  const auto* tail = reinterpret_cast<const unsigned char*>(&s) + s.size;
+  for (size_t i = 0; i < sizeof s - s.size; ++i) {
+    ASSERT_EQ(tail[i], 0xEE) << "byte " << s.size + i << " was written";
+  }
+  hak_free(p);
+}
+
+TEST(StatsTest, CountersFollowLargeAllocations) {
+  constexpr size_t kSize = 8 * kMiB;
+  const hak_stats before = Stats();
+  void* p = hak_malloc(kSize);
+  ASSERT_TRUE(WellFormed(p, kSize));
+  FillPattern(p, kSize, 1);
+  const hak_stats during = Stats();
+  EXPECT_EQ(during.large_live, before.large_live + 1);
+  EXPECT_GE(during.large_live_bytes, before.large_live_bytes + kSize);
+  EXPECT_GE(during.os_mapped_bytes, during.large_live_bytes);
+  EXPECT_GE(during.os_mapped_peak_bytes, during.os_mapped_bytes);
+  EXPECT_GE(during.os_mapped_peak_bytes, before.os_mapped_peak_bytes);
+  EXPECT_GE(during.os_map_calls, before.os_map_calls);
+  EXPECT_TRUE(PatternIntact(p, kSize, 1));
+  hak_free(p);
+  const hak_stats after = Stats();
+  EXPECT_EQ(after.large_live, before.large_live);
+  EXPECT_EQ(after.large_live_bytes, before.large_live_bytes);
+  EXPECT_GE(after.os_mapped_peak_bytes, during.os_mapped_peak_bytes);
+  EXPECT_GE(after.os_unmap_calls, during.os_unmap_calls);
+}
+
+TEST(StatsTest, CountersFollowSmallAllocations) {
+  const hak_stats before = Stats();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 10000; ++i) {
+    blocks.push_back(hak_malloc(64));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  const hak_stats during = Stats();
+  EXPECT_GE(during.threads_live, 1u);  // This thread has a heap.
+  // 10000 blocks of 64 B cannot come from what was served before.
+  EXPECT_GE(during.slab_blocks_served, before.slab_blocks_served + 1);
+  EXPECT_GE(during.slabs_live, 1u);
+  EXPECT_GE(during.superslabs_live, 1u);
+  EXPECT_GE(during.os_mapped_bytes, 10000u * 64);
+  for (void* p : blocks) hak_free(p);
+}
+
+}  // namespace
+}  // namespace hakmem_test
