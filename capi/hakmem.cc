@@ -3,6 +3,8 @@
 #include "capi/hakmem.h"
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 
 #include "hakmem/core/allocator.h"
@@ -55,6 +57,38 @@ int hak_stats_get(struct hak_stats* out) {
   // Callers built against an older, shorter struct get its prefix.
   std::memcpy(out, &full, full.size);
   return 0;
+}
+
+int hak_stats_print(void* out) {
+  struct hak_stats s;
+  s.version = HAK_STATS_VERSION;
+  s.size = sizeof(s);
+  hak_stats_get(&s);
+  const struct {
+    const char* name;
+    uint64_t value;
+  } rows[] = {
+      {"os_mapped_bytes", s.os_mapped_bytes},
+      {"os_mapped_peak_bytes", s.os_mapped_peak_bytes},
+      {"os_map_calls", s.os_map_calls},
+      {"os_unmap_calls", s.os_unmap_calls},
+      {"superslabs_live", s.superslabs_live},
+      {"superslabs_cached", s.superslabs_cached},
+      {"slabs_live", s.slabs_live},
+      {"slab_blocks_served", s.slab_blocks_served},
+      {"large_live", s.large_live},
+      {"large_live_bytes", s.large_live_bytes},
+      {"large_cached", s.large_cached},
+      {"threads_live", s.threads_live},
+  };
+  FILE* file = static_cast<FILE*>(out);
+  for (const auto& row : rows) {
+    if (std::fprintf(file, "hakmem: %-22s %" PRIu64 "\n", row.name,
+                     row.value) < 0) {
+      return -1;
+    }
+  }
+  return std::fflush(file) == 0 ? 0 : -1;
 }
 
 }  // extern "C"

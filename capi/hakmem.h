@@ -89,6 +89,11 @@ struct hak_stats {
  * `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 
+/* Prints the statistics, one "name value" pair per line, to `out`
+ * (a FILE*, declared as void* so that this header needs no <stdio.h>).
+ * Returns 0, or -1 with errno set if writing failed. */
+int hak_stats_print(void* out);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,10 +1,13 @@
 #include "hakmem/core/allocator.h"
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 
 #include "hakmem/large/large_alloc.h"
+#include "hakmem/superslab/span_allocator.h"
 #include "hakmem/platform/memory_error.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/pool/pool_alloc.h"
@@ -37,6 +40,32 @@ size_t LiveBlockSize(const void* p) {
     ReportMemoryError(MemoryError::kInvalidPointer, p, "unknown", -1);
   }
   return size;
+}
+
+// Locks are taken in one order (heap, spans, large) before fork and
+// released in both processes after it, so a fork while another thread holds
+// one cannot leave the child deadlocked.
+void ForkPrepare() {
+  HeapForkPrepare();
+  SpanAllocatorForkPrepare();
+  LargeForkPrepare();
+}
+void ForkParent() {
+  LargeForkParent();
+  SpanAllocatorForkParent();
+  HeapForkParent();
+}
+void ForkChild() {
+  LargeForkChild();
+  SpanAllocatorForkChild();
+  HeapForkChild();
+}
+
+// Runs when the library is loaded. Registration may allocate (glibc keeps
+// fork handlers in a growable array), which is fine: the allocator needs no
+// initialisation before its first use.
+__attribute__((constructor)) void RegisterForkHandlers() {
+  pthread_atfork(ForkPrepare, ForkParent, ForkChild);
 }
 
 }  // namespace

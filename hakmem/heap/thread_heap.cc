@@ -302,6 +302,14 @@ void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
   ReportMemoryError(error, p, tier, carved ? span->size_class : -1);
 }
 
+void HeapForkPrepare() { g_process.lock.Lock(); }
+void HeapForkParent() { g_process.lock.Unlock(); }
+void HeapForkChild() {
+  g_process.lock.Unlock();
+  g_process.threads_live.store(tls_heap.token != 0 ? 1 : 0,
+                               std::memory_order_relaxed);
+}
+
 HeapStats GetHeapStats() {
   return HeapStats{
       g_process.blocks_served.load(std::memory_order_relaxed),

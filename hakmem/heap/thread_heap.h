@@ -108,6 +108,13 @@ inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
          static_cast<const FreeBlock*>(p)->key != FreeKey(p);
 }
 
+// fork() support. In the child only the forking thread exists: its heap
+// carries on; the spans of the other threads stay owned by heaps that are
+// gone (their blocks can still be freed, into remote-free stacks).
+void HeapForkPrepare();
+void HeapForkParent();
+void HeapForkChild();
+
 struct HeapStats {
   uint64_t blocks_served;  // blocks moved from spans into thread caches
   uint64_t threads_live;   // threads with a set-up heap

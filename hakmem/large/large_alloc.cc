@@ -259,6 +259,10 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
   return LargeReallocResult::kDone;
 }
 
+void LargeForkPrepare() { g_large.lock.Lock(); }
+void LargeForkParent() { g_large.lock.Unlock(); }
+void LargeForkChild() { g_large.lock.Unlock(); }
+
 LargeStats GetLargeStats() {
   SpinLockHolder hold(g_large.lock);
   return LargeStats{g_large.live.count(), g_large.live_bytes, g_large.cached,

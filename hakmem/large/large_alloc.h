@@ -36,6 +36,11 @@ enum class LargeReallocResult { kDone, kNoMemory, kNotLarge };
 // ENOMEM; on kNotLarge nothing happened.
 LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out);
 
+// fork() support (see SpanAllocatorForkPrepare).
+void LargeForkPrepare();
+void LargeForkParent();
+void LargeForkChild();
+
 struct LargeStats {
   uint64_t live;
   uint64_t live_bytes;

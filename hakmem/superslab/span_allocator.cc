@@ -224,6 +224,10 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   return m;
 }
 
+void SpanAllocatorForkPrepare() { g_spans.lock.Lock(); }
+void SpanAllocatorForkParent() { g_spans.lock.Unlock(); }
+void SpanAllocatorForkChild() { g_spans.lock.Unlock(); }
+
 SpanAllocatorStats GetSpanAllocatorStats() {
   SpinLockHolder hold(g_spans.lock);
   return SpanAllocatorStats{

@@ -33,6 +33,12 @@ void AbandonSpan(SlabMeta* span);
 // blocks.
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
 
+// fork() support: the lock is held across fork so the child never inherits
+// it taken by a thread that does not exist there.
+void SpanAllocatorForkPrepare();
+void SpanAllocatorForkParent();
+void SpanAllocatorForkChild();
+
 struct SpanAllocatorStats {
   uint64_t superslabs_live;    // mapped and holding at least one span
   uint64_t superslabs_cached;  // mapped and empty
