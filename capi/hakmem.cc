@@ -7,8 +7,32 @@
 #include <cstdio>
 #include <cstring>
 
+#include "capi/stats_print.h"
 #include "hakmem/core/allocator.h"
 #include "hakmem/core/stats.h"
+#include "hakmem/error/memory_error.h"
+
+namespace {
+
+struct CErrorHandler {
+  hak_error_handler handler;
+  void* context;
+};
+CErrorHandler g_c_error_handler;
+
+void CallCErrorHandler(const hakmem::MemoryErrorReport& report, void* slot) {
+  const auto* c = static_cast<const CErrorHandler*>(slot);
+  struct hak_error error;
+  error.kind = static_cast<enum hak_error_kind>(report.error);
+  error.ptr = report.ptr;
+  error.tier = report.tier;
+  error.size_class = report.size_class;
+  error.thread = report.thread;
+  error.message = report.line;
+  c->handler(&error, c->context);
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -30,7 +54,22 @@ void* hak_aligned_alloc(size_t alignment, size_t size) {
 
 size_t hak_usable_size(const void* ptr) { return hakmem::UsableSize(ptr); }
 
+void hak_free_aligned_sized(void* ptr, size_t alignment, size_t size) {
+  hakmem::FreeAlignedSized(ptr, alignment, size);
+}
+
 uint32_t hak_version(void) { return HAKMEM_VERSION; }
+
+hak_error_handler hak_set_error_handler(hak_error_handler handler,
+                                        void* context) {
+  hakmem::SetMemoryErrorHandler(nullptr, nullptr);
+  hak_error_handler previous = g_c_error_handler.handler;
+  g_c_error_handler = CErrorHandler{handler, context};
+  if (handler != nullptr) {
+    hakmem::SetMemoryErrorHandler(CallCErrorHandler, &g_c_error_handler);
+  }
+  return previous;
+}
 
 int hak_stats_get(struct hak_stats* out) {
   if (out == nullptr || out->version != HAK_STATS_VERSION ||
@@ -60,35 +99,7 @@ int hak_stats_get(struct hak_stats* out) {
 }
 
 int hak_stats_print(void* out) {
-  struct hak_stats s;
-  s.version = HAK_STATS_VERSION;
-  s.size = sizeof(s);
-  hak_stats_get(&s);
-  const struct {
-    const char* name;
-    uint64_t value;
-  } rows[] = {
-      {"os_mapped_bytes", s.os_mapped_bytes},
-      {"os_mapped_peak_bytes", s.os_mapped_peak_bytes},
-      {"os_map_calls", s.os_map_calls},
-      {"os_unmap_calls", s.os_unmap_calls},
-      {"superslabs_live", s.superslabs_live},
-      {"superslabs_cached", s.superslabs_cached},
-      {"slabs_live", s.slabs_live},
-      {"slab_blocks_served", s.slab_blocks_served},
-      {"large_live", s.large_live},
-      {"large_live_bytes", s.large_live_bytes},
-      {"large_cached", s.large_cached},
-      {"threads_live", s.threads_live},
-  };
-  FILE* file = static_cast<FILE*>(out);
-  for (const auto& row : rows) {
-    if (std::fprintf(file, "hakmem: %-22s %" PRIu64 "\n", row.name,
-                     row.value) < 0) {
-      return -1;
-    }
-  }
-  return std::fflush(file) == 0 ? 0 : -1;
+  return hakmem::PrintStats(static_cast<FILE*>(out), /*json=*/false);
 }
 
 }  // extern "C"

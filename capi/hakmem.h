@@ -2,8 +2,8 @@
  * hakmem.h - the C ABI of the hakmem memory allocator.
  *
  * Usable from C99 and C++. Every function is thread-safe. Blocks returned by
- * any hak_* allocation function may be released with hak_free() (or
- * hak_free_sized() when the caller knows the requested size) from any thread.
+ * any hak_* allocation function may be released with hak_free() from any
+ * thread, or with the sized variants below when the caller knows the size.
  *
  * Failure contract: allocation functions return NULL and set errno:
  *   ENOMEM  the request cannot be satisfied (too large, or the OS refused
@@ -12,8 +12,12 @@
  *           of two.
  *
  * Memory errors (double free, a pointer hakmem never returned, a pointer into
- * the middle of a block) are detected and reported on one line to stderr,
- * naming the error, the pointer and the size class; the process then aborts.
+ * the middle of a block, a sized free with the wrong size, a freed block
+ * written to) are detected deterministically, in every build, and reported
+ * on one line to stderr naming the error, the pointer, the tier and size
+ * class, and the thread; the process then aborts. HAKMEM_ON_ERROR=report
+ * keeps it running instead (the offending block is leaked, which is safe),
+ * and hak_set_error_handler() lets a program observe errors itself.
  */
 #ifndef HAKMEM_CAPI_HAKMEM_H_
 #define HAKMEM_CAPI_HAKMEM_H_
@@ -40,8 +44,10 @@ void* hak_malloc(size_t size);
 /* Releases a block. NULL is ignored. */
 void hak_free(void* ptr);
 
-/* Like hak_free() for a block allocated with `size` bytes requested (any
- * value from the requested size up to hak_usable_size(ptr) is accepted). */
+/* Like hak_free() for a block from hak_malloc/hak_calloc/hak_realloc of
+ * `size` bytes (the requested size, or any size up to hak_usable_size(ptr)
+ * that maps to the same size class). A size the block cannot have is
+ * reported as HAK_ERROR_SIZE_MISMATCH. */
 void hak_free_sized(void* ptr, size_t size);
 
 /* `count` * `size` zeroed bytes; NULL with ENOMEM if the product overflows. */
@@ -60,6 +66,9 @@ void* hak_aligned_alloc(size_t alignment, size_t size);
 /* The number of bytes usable in the block: at least the size requested.
  * hak_usable_size(NULL) == 0. */
 size_t hak_usable_size(const void* ptr);
+
+/* Like hak_free_sized() for a block from hak_aligned_alloc(alignment, size). */
+void hak_free_aligned_sized(void* ptr, size_t alignment, size_t size);
 
 /* HAKMEM_VERSION of the library actually linked. */
 uint32_t hak_version(void);
@@ -93,6 +102,37 @@ int hak_stats_get(struct hak_stats* out);
  * (a FILE*, declared as void* so that this header needs no <stdio.h>).
  * Returns 0, or -1 with errno set if writing failed. */
 int hak_stats_print(void* out);
+
+enum hak_error_kind {
+  HAK_ERROR_DOUBLE_FREE = 1,
+  HAK_ERROR_INVALID_FREE = 2,          /* not a pointer hakmem returned */
+  HAK_ERROR_INTERIOR_FREE = 3,         /* into the middle of a block */
+  HAK_ERROR_INVALID_POINTER = 4,       /* realloc/usable_size of a dead block */
+  HAK_ERROR_SIZE_MISMATCH = 5,         /* sized free with the wrong size */
+  HAK_ERROR_CORRUPTED_FREE_LIST = 6    /* a freed block was written to */
+};
+
+struct hak_error {
+  enum hak_error_kind kind;
+  const void* ptr;
+  const char* tier;    /* "tiny", "pool", "large", "superslab", "unknown" */
+  int size_class;      /* slab size class, or -1 */
+  unsigned thread;     /* kernel thread id of the thread that erred */
+  const char* message; /* the one-line report, without a newline */
+};
+
+/* Called for each memory error instead of printing and aborting. When it
+ * returns, the operation that erred did nothing (the block is leaked). It
+ * runs on the erring thread, possibly inside malloc or free: it must not
+ * free the pointer it is given, and should do little else. */
+typedef void (*hak_error_handler)(const struct hak_error* error,
+                                  void* context);
+
+/* Installs `handler` (NULL restores the default: report, then abort or
+ * continue as HAKMEM_ON_ERROR says); returns the previous handler. Not to
+ * be called while another thread may be reporting an error. */
+hak_error_handler hak_set_error_handler(hak_error_handler handler,
+                                        void* context);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -116,8 +116,7 @@ HAK_EXPORT size_t malloc_usable_size(void* p) noexcept { return hakmem::UsableSi
 HAK_EXPORT void free_sized(void* p, size_t size) noexcept { hakmem::FreeSized(p, size); }
 
 HAK_EXPORT void free_aligned_sized(void* p, size_t alignment, size_t size) noexcept {
-  (void)alignment;  // the block records what it needs; size is checked
-  hakmem::FreeSized(p, size);
+  hakmem::FreeAlignedSized(p, alignment, size);
 }
 
 // --- C++: every replaceable operator new and delete ---
@@ -180,10 +179,10 @@ HAK_CXX_EXPORT void operator delete[](void* p, std::align_val_t,
   hakmem::Free(p);
 }
 HAK_CXX_EXPORT void operator delete(void* p, size_t size,
-                                    std::align_val_t) noexcept {
-  hakmem::FreeSized(p, size);
+                                    std::align_val_t al) noexcept {
+  hakmem::FreeAlignedSized(p, static_cast<size_t>(al), size);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, size_t size,
-                                      std::align_val_t) noexcept {
-  hakmem::FreeSized(p, size);
+                                      std::align_val_t al) noexcept {
+  hakmem::FreeAlignedSized(p, static_cast<size_t>(al), size);
 }

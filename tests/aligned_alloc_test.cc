@@ -44,11 +44,12 @@ void CheckAlignment(size_t alignment, uint64_t seed) {
   EXPECT_TRUE(AllIntact(blocks)) << "alignment " << alignment;
   EXPECT_TRUE(Disjoint(blocks)) << "alignment " << alignment;
   for (size_t i = 0; i < blocks.size(); ++i) {
-    // Any hak_* block may be released with either free function.
+    // An aligned block is released with hak_free or, knowing its
+    // alignment and size, with hak_free_aligned_sized.
     if (i % 2 == 0) {
       hak_free(blocks[i].p);
     } else {
-      hak_free_sized(blocks[i].p, blocks[i].size);
+      hak_free_aligned_sized(blocks[i].p, alignment, blocks[i].size);
     }
   }
   for (void* s : spacers) hak_free(s);

@@ -8,7 +8,7 @@
 
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/superslab/span_allocator.h"
-#include "hakmem/platform/memory_error.h"
+#include "hakmem/error/memory_error.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/pool/pool_alloc.h"
 
@@ -24,14 +24,19 @@ void* NoMemory() {
   return nullptr;
 }
 
-// The usable size of `p` (not nullptr), or a report if it is not live.
+const char* SlabTier(const SlabMeta* span) {
+  return span->size_class < kNumTinyClasses ? "tiny" : "pool";
+}
+
+// The usable size of `p` (not nullptr), or 0 after reporting that it is not
+// a live block.
 size_t LiveBlockSize(const void* p) {
   if (InSuperSlab(p)) {
     const SlabMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(!IsLiveSlabBlock(span, p))) {
-      ReportMemoryError(MemoryError::kInvalidPointer, p,
-                        span->size_class < kNumTinyClasses ? "tiny" : "pool",
+      ReportMemoryError(MemoryError::kInvalidPointer, p, SlabTier(span),
                         span->size_class);
+      return 0;
     }
     return span->block_size;
   }
@@ -40,6 +45,26 @@ size_t LiveBlockSize(const void* p) {
     ReportMemoryError(MemoryError::kInvalidPointer, p, "unknown", -1);
   }
   return size;
+}
+
+// The slab class AlignedAlloc uses for (alignment, size), or kNumClasses
+// when the request goes to the large tier. Spans start page-aligned, so a
+// block size that is a multiple of the alignment gives aligned blocks;
+// every power of two up to the pool limit is a class, so the search ends by
+// the next power of two.
+unsigned AlignedSlabClass(size_t alignment, size_t size) {
+  if (alignment <= 16) {
+    return size <= kPoolMaxSize ? SlabClassOf(size) : kNumClasses;
+  }
+  size_t need = size < alignment ? alignment : size;
+  if (alignment > kPageSize || need > kPoolMaxSize) return kNumClasses;
+  unsigned cls = SlabClassOf(need);
+  while (ClassBlockSize(cls) % alignment != 0) ++cls;
+  return cls;
+}
+
+size_t PageRound(size_t size) {
+  return (size + kPageSize - 1) & ~(kPageSize - 1);
 }
 
 // Locks are taken in one order (heap, spans, large) before fork and
@@ -83,12 +108,32 @@ void FreeOutsideSuperSlabs(void* p) {
   }
 }
 
-void FreeSized(void* p, size_t size) {
-  if (p != nullptr && ABSL_PREDICT_FALSE(size > LiveBlockSize(p))) {
-    ReportMemoryError(MemoryError::kSizeMismatch, p,
-                      InSuperSlab(p) ? "slab" : "large", -1);
+void FreeSized(void* p, size_t size) { FreeAlignedSized(p, 0, size); }
+
+// Slab blocks must be of exactly the class the request maps to (realloc
+// keeps a block only within its class); large blocks keep their mapping on
+// realloc while the size stays above half of it.
+void FreeAlignedSized(void* p, size_t alignment, size_t size) {
+  if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
+    SlabMeta* span = SpanMetaOf(p);
+    if (ABSL_PREDICT_FALSE(span->size_class !=
+                           AlignedSlabClass(alignment, size)) &&
+        IsLiveSlabBlock(span, p)) {
+      ReportMemoryError(MemoryError::kSizeMismatch, p, SlabTier(span),
+                        span->size_class);
+      return;
+    }
+    HeapFree(p);  // reports a block that is not live
+    return;
   }
-  Free(p);
+  if (p == nullptr) return;
+  size_t mapped = LargeUsableSize(p);
+  size_t need = PageRound(size == 0 ? 1 : size);
+  if (mapped != 0 && ABSL_PREDICT_FALSE(need > mapped || need * 2 < mapped)) {
+    ReportMemoryError(MemoryError::kSizeMismatch, p, "large", -1);
+    return;
+  }
+  FreeOutsideSuperSlabs(p);
 }
 
 void* Calloc(size_t count, size_t size) {
@@ -112,7 +157,7 @@ void* Realloc(void* p, size_t size) {
     return nullptr;
   }
   if (ABSL_PREDICT_FALSE(size > kMaxRequest)) {
-    LiveBlockSize(p);  // still report an invalid pointer
+    if (LiveBlockSize(p) == 0) return nullptr;  // reported
     return NoMemory();
   }
   if (!InSuperSlab(p) && size > kPoolMaxSize) {
@@ -124,11 +169,20 @@ void* Realloc(void* p, size_t size) {
         return nullptr;
       case LargeReallocResult::kNotLarge:
         ReportMemoryError(MemoryError::kInvalidPointer, p, "unknown", -1);
+        return nullptr;
     }
   }
   size_t old_size = LiveBlockSize(p);
-  // Keep the block when the new size fits and wastes at most half of it.
-  if (size <= old_size && size > old_size / 2) return p;
+  if (ABSL_PREDICT_FALSE(old_size == 0)) return nullptr;  // reported
+  // Keep a slab block whose class the new size maps to (so that sized
+  // frees stay exact), and a large block that stays over half used.
+  if (InSuperSlab(p)) {
+    if (size <= kPoolMaxSize && SlabClassOf(size) == SpanMetaOf(p)->size_class) {
+      return p;
+    }
+  } else if (size <= old_size && size > old_size / 2) {
+    return p;
+  }
   void* q = Malloc(size);
   if (q == nullptr) return nullptr;  // `p` stays valid
   std::memcpy(q, p, size < old_size ? size : old_size);
@@ -144,17 +198,8 @@ void* AlignedAlloc(size_t alignment, size_t size) {
   }
   if (alignment <= 16) return Malloc(size);
   if (ABSL_PREDICT_FALSE(size > kMaxRequest)) return NoMemory();
-  // Spans start page-aligned, so a block size that is a multiple of the
-  // alignment gives aligned blocks; every power of two up to the pool limit
-  // is a class, so the search ends by the next power of two.
-  if (alignment <= kPageSize) {
-    size_t need = size < alignment ? alignment : size;
-    if (need <= kPoolMaxSize) {
-      unsigned cls = SlabClassOf(need);
-      while (ClassBlockSize(cls) % alignment != 0) ++cls;
-      return HeapAlloc(cls);
-    }
-  }
+  unsigned cls = AlignedSlabClass(alignment, size);
+  if (cls < kNumClasses) return HeapAlloc(cls);
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }
 

@@ -40,15 +40,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) {
   FreeOutsideSuperSlabs(p);  // large, nullptr, or not hakmem's
 }
 
-// Frees `p`, whose requested size was `size`: reported as an invalid free
-// when `size` exceeds the block's usable size.
+// Frees `p`, which malloc/calloc/realloc returned for `size` bytes (or
+// AlignedAlloc for `alignment` and `size`). A size the block cannot have
+// been allocated with is reported (and the block left alone).
 void FreeSized(void* p, size_t size);
+void FreeAlignedSized(void* p, size_t alignment, size_t size);
 
 void* Calloc(size_t count, size_t size);
 void* Realloc(void* p, size_t size);
 // `alignment` must be a power of two (else nullptr with EINVAL).
 void* AlignedAlloc(size_t alignment, size_t size);
-// Reports an invalid pointer unless `p` is nullptr or a live block.
+// Reports an invalid pointer (and returns 0) unless `p` is nullptr or a
+// live block.
 size_t UsableSize(const void* p);
 
 }  // namespace hakmem

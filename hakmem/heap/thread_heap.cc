@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <initializer_list>
 
+#include "hakmem/config/config.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/platform/fatal_report.h"
 #include "hakmem/platform/process_secret.h"
@@ -24,6 +25,10 @@ namespace {
 // this bounds the free space stranded in full spans to about 1/kFullScan of
 // the class's memory before refills start finding it.
 constexpr int kFullSpansScanned = 8;
+
+// Bounds of a thread cache, in blocks, whatever HAKMEM_TCACHE_BYTES says.
+constexpr size_t kMinCacheBlocks = 2;
+constexpr size_t kMaxCacheBlocks = 256;
 
 struct Process {
   SpinLock lock;
@@ -51,8 +56,13 @@ void SetUpThreadHeap(ThreadHeap& heap) {
   if (!g_process.ready.load(std::memory_order_acquire)) SetUpProcess();
   heap.token = g_process.next_token.fetch_add(1, std::memory_order_relaxed);
   ++heap.setups;
+  size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    heap.bins[cls].capacity = ClassInfo(cls).cache_capacity;
+    size_t blocks = cache_bytes / ClassBlockSize(cls);
+    heap.bins[cls].capacity = static_cast<uint32_t>(
+        blocks < kMinCacheBlocks ? kMinCacheBlocks
+                                 : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
+                                                            : blocks);
   }
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
   // A non-null value makes pthread call TearDownThreadHeap at thread exit.
@@ -105,17 +115,14 @@ void Unlink(OwnedSpans& o, SlabMeta* m) {
   m->prev = m->next = nullptr;
 }
 
-// Moves the span's remote-free stack onto its free list.
-void DrainRemoteFrees(SlabMeta* m) {
-  FreeBlock* b = RemoteFreeTakeAll(m);
-  while (b != nullptr) {
-    FreeBlock* next = b->next;
-    b->next = m->free_list;
-    m->free_list = b;
-    ++m->free_count;
-    --m->used;
-    b = next;
-  }
+const char* TierOf(unsigned cls) {
+  return cls < kNumTinyClasses ? "tiny" : "pool";
+}
+
+// Reports a corrupted block met while walking an owner list.
+void ReportCorrupted(const FreeBlock* b, unsigned cls) {
+  ReportMemoryError(MemoryError::kCorruptedFreeList, b, TierOf(cls),
+                    static_cast<int>(cls));
 }
 
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
@@ -125,18 +132,28 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
   if (m->free_list == nullptr) DrainRemoteFrees(m);
   uint32_t n = 0;
   if (m->free_list != nullptr) {
+    bin.head = m->free_list;
     if (m->free_count <= want) {
-      bin.head = m->free_list;
       n = m->free_count;
       m->free_list = nullptr;
       m->free_count = 0;
     } else {
+      // Split after `want` blocks, checking each link before following it.
       FreeBlock* last = m->free_list;
-      for (n = 1; n < want; ++n) last = last->next;
-      bin.head = m->free_list;
-      m->free_list = last->next;
+      FreeBlock* rest;
+      for (n = 1;; ++n) {
+        if (!DecodeIntactLink(last, &rest)) {
+          ReportCorrupted(last, m->size_class);
+          rest = nullptr;  // leak the remainder of the list
+          m->free_count = n;
+          break;
+        }
+        if (n == want) break;
+        last = rest;
+      }
+      SetEncodedLink(last, nullptr, FreeKey(last));
+      m->free_list = rest;
       m->free_count -= n;
-      last->next = nullptr;
     }
   } else {
     uint32_t carved = m->carved.load(std::memory_order_relaxed);
@@ -148,20 +165,39 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
                   size_t{carved} * m->block_size;
     FreeBlock* b = reinterpret_cast<FreeBlock*>(first);
     bin.head = b;
-    for (uint32_t i = 1; i < n; ++i) {
-      FreeBlock* next = reinterpret_cast<FreeBlock*>(
-          reinterpret_cast<char*>(b) + m->block_size);
-      b->next = next;
-      b->key = FreeKey(b);
+    for (uint32_t i = 0; i < n; ++i) {
+      FreeBlock* next =
+          i + 1 < n ? reinterpret_cast<FreeBlock*>(
+                          reinterpret_cast<char*>(b) + m->block_size)
+                    : nullptr;
+      AsanUnpoison(b, sizeof(FreeBlock));
+      uint64_t key = FreeKey(b);
+      SetEncodedLink(b, next, key);
+      b->key = key;
       b = next;
     }
-    b->next = nullptr;
-    b->key = FreeKey(b);
     m->carved.store(carved + n, std::memory_order_relaxed);
   }
   m->used += n;
   bin.count = n;
   return n;
+}
+
+// Pops the head of a cache bin on a slow path; nullptr when the bin is
+// empty or corrupted (then reported, and the rest of the bin leaked).
+FreeBlock* PopChecked(CacheBin& bin, unsigned cls) {
+  FreeBlock* b = bin.head;
+  if (b == nullptr) return nullptr;
+  FreeBlock* next;
+  if (!DecodeIntactLink(b, &next)) {
+    ReportCorrupted(b, cls);
+    bin.head = nullptr;
+    bin.count = 0;
+    return nullptr;
+  }
+  bin.head = next;
+  --bin.count;
+  return b;
 }
 
 // The next span to refill class `cls` from: one known to have blocks, a
@@ -185,7 +221,7 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
 // Returns block `b` (cached by this thread) to its span.
 void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   SlabMeta* m = SpanMetaOf(b);
-  b->next = m->free_list;
+  SetEncodedLink(b, m->free_list, FreeKey(b));
   m->free_list = b;
   ++m->free_count;
   --m->used;
@@ -228,11 +264,7 @@ void TearDownThreadHeap(void*) {
   ThreadHeap& heap = tls_heap;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     CacheBin& bin = heap.bins[cls];
-    while (FreeBlock* b = bin.head) {
-      bin.head = b->next;
-      ReturnToSpan(heap, b);
-    }
-    bin.count = 0;
+    while (FreeBlock* b = PopChecked(bin, cls)) ReturnToSpan(heap, b);
     bin.capacity = 0;
     DisownSpans(heap.spans[cls]);
   }
@@ -247,16 +279,17 @@ void* RefillAndAlloc(unsigned cls) {
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   OwnedSpans& o = heap.spans[cls];
   CacheBin& bin = heap.bins[cls];
-  uint32_t want = ClassInfo(cls).refill_batch;
+  uint32_t want = bin.capacity / 2;
   for (;;) {
     if (SlabMeta* m = o.current) {
       if (uint32_t n = TakeBlocks(m, want, bin)) {
         g_process.blocks_served.fetch_add(n, std::memory_order_relaxed);
-        FreeBlock* block = bin.head;
-        bin.head = block->next;
-        --bin.count;
-        block->key = 0;
-        return block;
+        if (FreeBlock* block = PopChecked(bin, cls)) {
+          block->key = 0;
+          AsanUnpoison(block, ClassBlockSize(cls));
+          return block;
+        }
+        continue;  // corrupted and dropped: take more
       }
       o.current = nullptr;
       PushFullTail(o, m);
@@ -274,9 +307,8 @@ void SpillCache(unsigned cls) {
   CacheBin& bin = heap.bins[cls];
   uint32_t keep = bin.capacity / 2;
   while (bin.count > keep) {
-    FreeBlock* b = bin.head;
-    bin.head = b->next;
-    --bin.count;
+    FreeBlock* b = PopChecked(bin, cls);
+    if (b == nullptr) break;
     ReturnToSpan(heap, b);
   }
 }
@@ -288,18 +320,26 @@ void RemoteFree(SlabMeta* span, void* p) {
   // one succeeds and the other is reported before pushing it again.
   if (__atomic_exchange_n(&block->key, key, __ATOMIC_RELAXED) == key) {
     ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
+    return;
   }
+  AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   RemoteFreePush(span, block);
+}
+
+void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) {
+  ReportCorrupted(block, cls);
+  CacheBin& bin = tls_heap.bins[cls];
+  bin.head = nullptr;
+  bin.count = 0;
+  return RefillAndAlloc(cls);
 }
 
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
                          const void* p) {
   // A free slab (nothing carved) has no class; report the pointer alone.
   bool carved = span->carved.load(std::memory_order_relaxed) != 0;
-  const char* tier = !carved                              ? "superslab"
-                     : span->size_class < kNumTinyClasses ? "tiny"
-                                                          : "pool";
-  ReportMemoryError(error, p, tier, carved ? span->size_class : -1);
+  ReportMemoryError(error, p, carved ? TierOf(span->size_class) : "superslab",
+                    carved ? span->size_class : -1);
 }
 
 void HeapForkPrepare() { g_process.lock.Lock(); }

@@ -10,7 +10,7 @@
 //
 // Invariants:
 //   - a cache holds only blocks of spans its thread owns, each with its free
-//     key set (free_block.h);
+//     key set and its link encoded (free_block.h);
 //   - SlabMeta::used counts the blocks out of a span: live, cached in the
 //     owner's heap, or pending on its remote-free stack;
 //   - a span with used == 0 that is not its owner's current span is given
@@ -24,7 +24,8 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
-#include "hakmem/platform/memory_error.h"
+#include "hakmem/error/memory_error.h"
+#include "hakmem/platform/asan.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/superslab.h"
@@ -34,7 +35,7 @@ namespace hakmem {
 struct CacheBin {
   FreeBlock* head;
   uint32_t count;
-  uint32_t capacity;
+  uint32_t capacity;  // from HAKMEM_TCACHE_BYTES; spill above it
 };
 
 // The spans one thread owns in one class. `current` is the refill source;
@@ -63,25 +64,36 @@ extern __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
 ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls);
 ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls);
 ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p);
-[[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void
-ReportSlabFreeError(MemoryError error, const SlabMeta* span, const void* p);
+// A cached block was written to after it was freed: reported; the cache is
+// dropped (leaked) and refilled.
+ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
+    unsigned cls, FreeBlock* block);
+ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
+    MemoryError error, const SlabMeta* span, const void* p);
 
 // A block of class `cls`, or nullptr with errno = ENOMEM.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
   CacheBin& bin = tls_heap.bins[cls];
   FreeBlock* block = bin.head;
   if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(cls);
-  bin.head = block->next;
+  FreeBlock* next;
+  if (ABSL_PREDICT_FALSE(!DecodeIntactLink(block, &next))) {
+    return AllocAfterCorruptedCache(cls, block);
+  }
+  bin.head = next;
   --bin.count;
   block->key = 0;  // live blocks never hold their free key
+  AsanUnpoison(block, ClassBlockSize(cls));
   return block;
 }
 
-// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)).
+// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
+// reported and, if the program goes on, the block is left alone.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
   SlabMeta* span = SpanMetaOf(p);
   if (ABSL_PREDICT_FALSE(!IsCarvedBlockStart(span, p))) {
     ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
+    return;
   }
   if (ABSL_PREDICT_FALSE(span->owner.load(std::memory_order_relaxed) !=
                          tls_heap.token)) {
@@ -92,11 +104,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
   uint64_t key = FreeKey(block);
   if (ABSL_PREDICT_FALSE(block->key == key)) {
     ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
+    return;
   }
-  block->key = key;
   unsigned cls = span->size_class;
   CacheBin& bin = tls_heap.bins[cls];
-  block->next = bin.head;
+  SetEncodedLink(block, bin.head, key);
+  block->key = key;
+  AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   bin.head = block;
   if (ABSL_PREDICT_FALSE(++bin.count > bin.capacity)) SpillCache(cls);
 }

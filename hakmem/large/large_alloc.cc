@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hakmem/config/config.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/platform/spin_lock.h"
@@ -128,7 +129,12 @@ Region TakeCachedLocked(size_t size) {
 // evicted one, and `r` itself if it does not fit the byte budget) are
 // written to `unmap`; returns their number (at most 2). Lock held.
 int CacheLocked(Region r, Region unmap[2]) {
+  const size_t budget = GetConfig().large_cache_bytes;
   int n = 0;
+  if (r.size > budget / 4) {
+    unmap[n++] = r;
+    return n;
+  }
   Region* slot = nullptr;
   for (Region& c : g_large.cache) {
     if (c.addr == 0) {
@@ -144,7 +150,7 @@ int CacheLocked(Region r, Region unmap[2]) {
     g_large.cached_bytes -= slot->size;
     *slot = Region{0, 0};
   }
-  if (r.size > kLargeCacheBytes - g_large.cached_bytes) {
+  if (r.size > budget - g_large.cached_bytes) {
     unmap[n++] = r;
     return n;
   }

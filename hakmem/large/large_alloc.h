@@ -15,9 +15,9 @@
 
 namespace hakmem {
 
-// Freed regions kept for reuse: at most this many, and this many bytes.
+// Freed regions kept for reuse: at most this many, and at most
+// HAKMEM_LARGE_CACHE_BYTES bytes (each region at most a quarter of that).
 inline constexpr unsigned kLargeCacheEntries = 8;
-inline constexpr size_t kLargeCacheBytes = size_t{64} << 20;
 
 // `size` bytes aligned to `alignment` (a power of two; at least a page is
 // always given). Zero-filled when `zeroed`. nullptr with errno = ENOMEM.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "hakmem/config/config.h"
 #include "hakmem/platform/os_memory.h"
 
 namespace hakmem {
@@ -50,7 +51,7 @@ TEST(LargeAllocTest, CacheStaysWithinItsBudget) {
     ASSERT_TRUE(LargeFree(p));
     LargeStats s = GetLargeStats();
     ASSERT_LE(s.cached, kLargeCacheEntries);
-    ASSERT_LE(s.cached_bytes, kLargeCacheBytes);
+    ASSERT_LE(s.cached_bytes, GetConfig().large_cache_bytes);
   }
 }
 

@@ -28,17 +28,11 @@ inline constexpr unsigned kNumClasses = kNumTinyClasses + kNumPoolClasses;
 // The slab unit (see superslab/superslab.h), needed here for span sizes.
 inline constexpr size_t kSlabSizeForClasses = 64 * 1024;
 
-// Bytes one thread may keep cached per class before it spills half back.
-inline constexpr size_t kThreadCacheBytesPerClass = 64 * 1024;
-
 struct SizeClassInfo {
   uint32_t block_size;
   // Slabs per span: pool classes take several contiguous slabs so that a
   // span holds at least 8 blocks (up to 16 slabs).
   uint32_t span_slabs;
-  // Blocks a thread cache holds before spilling, and blocks per refill.
-  uint32_t cache_capacity;
-  uint32_t refill_batch;
 };
 
 namespace size_class_internal {
@@ -64,8 +58,7 @@ constexpr SizeClassInfo MakeInfo(unsigned cls) {
   uint32_t span = Clamp((uint64_t{size} * 8 + kSlabSizeForClasses - 1) /
                             kSlabSizeForClasses,
                         1, 16);
-  uint32_t cap = Clamp(kThreadCacheBytesPerClass / size, 2, 256);
-  return SizeClassInfo{size, span, cap, cap / 2};
+  return SizeClassInfo{size, span};
 }
 
 struct ClassTable {

@@ -1,8 +1,9 @@
 // The state protocol of a slab block, which makes double frees detectable
-// deterministically and keeps them from corrupting any list.
+// deterministically and keeps them, and writes into freed blocks, from
+// corrupting any list.
 //
 // A free block (in a thread cache, a slab free list or a remote-free stack)
-// holds two words: the link to the next free block and its free key,
+// holds two words: a link to the next free block and its free key,
 // FreeKey(block) = process secret ^ block address. A live block never holds
 // its key: malloc clears it when it hands the block out. So:
 //   - a free that finds the key already in place is a double free;
@@ -11,6 +12,14 @@
 // remote free sets it with an atomic exchange, so that of two racing remote
 // frees of one block exactly one sees the key and is reported before either
 // can push the block twice.
+//
+// In the owner's lists (thread caches, slab free lists) the link is stored
+// xor-ed with the key. Popping a block checks that its key is intact and
+// that the decoded link is 16-byte aligned: the key's low bit is set, so a
+// link overwritten by a use-after-free write (zeroes, a pointer, most data)
+// decodes to a misaligned address and is reported instead of followed.
+// Remote-free stacks hold plain links (the producers only know the block);
+// the owner validates each one as it drains them.
 #ifndef HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 #define HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 
@@ -21,16 +30,32 @@
 namespace hakmem {
 
 struct FreeBlock {
-  FreeBlock* next;
+  uintptr_t link;  // encoded in owner lists, plain in remote-free stacks
   uint64_t key;
 };
 
 // Set once, before the first block is handed out (see heap/thread_heap.cc),
-// and never changed.
+// and never changed. Always odd.
 extern uint64_t g_free_key_secret;
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(const void* block) {
   return g_free_key_secret ^ reinterpret_cast<uintptr_t>(block);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetEncodedLink(FreeBlock* b,
+                                                        FreeBlock* next,
+                                                        uint64_t key) {
+  b->link = reinterpret_cast<uintptr_t>(next) ^ key;
+}
+
+// Decodes the link of `b` (in an owner list) into *next; false when the
+// block was written to since it was freed.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeIntactLink(const FreeBlock* b,
+                                                          FreeBlock** next) {
+  uint64_t key = FreeKey(b);
+  uintptr_t n = b->link ^ key;
+  *next = reinterpret_cast<FreeBlock*>(n);
+  return ((b->key ^ key) | (n & 15)) == 0;
 }
 
 }  // namespace hakmem

@@ -14,7 +14,7 @@ namespace hakmem {
 inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
   do {
-    block->next = head;
+    block->link = reinterpret_cast<uintptr_t>(head);
   } while (!m->remote_head.compare_exchange_weak(
       head, block, std::memory_order_release, std::memory_order_relaxed));
 }
@@ -26,6 +26,12 @@ inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
   }
   return m->remote_head.exchange(nullptr, std::memory_order_acquire);
 }
+
+// Moves the span's remote frees onto its free list (owner, or the span
+// allocator for abandoned spans). Each link is validated before it is
+// followed: a block written to after its remote free is reported, and the
+// rest of that stack is leaked rather than trusted.
+void DrainRemoteFrees(SlabMeta* m);
 
 }  // namespace hakmem
 

@@ -2,6 +2,8 @@
 
 #include <new>
 
+#include "hakmem/config/config.h"
+#include "hakmem/platform/asan.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/platform/spin_lock.h"
@@ -129,6 +131,8 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   head->used = 0;
   head->prev = head->next = nullptr;
   HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
+  // Nothing in the span is handed out yet (see platform/asan.h).
+  AsanPoison(reinterpret_cast<void*>(start), end - start);
   head->owner.store(owner, std::memory_order_release);
   ++g_spans.spans_live;
   return head;
@@ -140,6 +144,9 @@ void ReleaseSpanLocked(SlabMeta* m) {
   SuperSlab* ss = SuperSlabOf(m);
   unsigned first = SlabIndexOf(m);
   unsigned n = m->span_slabs;
+  uintptr_t base = reinterpret_cast<uintptr_t>(ss);
+  AsanUnpoison(reinterpret_cast<void*>(m->start),
+               base + (first + n) * kSlabSize - m->start);
   m->owner.store(kNoOwner, std::memory_order_relaxed);
   // With nothing carved, every pointer into the span fails validation.
   m->carved.store(0, std::memory_order_relaxed);
@@ -150,7 +157,9 @@ void ReleaseSpanLocked(SlabMeta* m) {
   --g_spans.spans_live;
   if (ss->free_slabs == kAllSlabsFree) {
     ++g_spans.superslabs_empty;
-    if (g_spans.superslabs_empty > kCachedEmptySuperSlabs) UnmapSuperSlab(ss);
+    if (g_spans.superslabs_empty > GetConfig().cached_empty_superslabs) {
+      UnmapSuperSlab(ss);
+    }
   }
 }
 
@@ -162,14 +171,7 @@ void SweepAbandonedLocked() {
     SlabMeta* m = head;
     while (m != nullptr) {
       SlabMeta* next = m->next;
-      for (FreeBlock* b = RemoteFreeTakeAll(m); b != nullptr;) {
-        FreeBlock* after = b->next;
-        b->next = m->free_list;
-        m->free_list = b;
-        ++m->free_count;
-        --m->used;
-        b = after;
-      }
+      DrainRemoteFrees(m);
       if (m->used == 0) {
         UnlinkSpan(&head, m);
         m->list = SlabList::kNone;

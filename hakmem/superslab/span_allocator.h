@@ -13,15 +13,13 @@
 
 namespace hakmem {
 
-// Empty SuperSlabs kept mapped for reuse instead of being unmapped.
-inline constexpr unsigned kCachedEmptySuperSlabs = 2;
-
 // Carves a span for size class `cls`, owned by `owner`: first from free
 // slabs of existing SuperSlabs, then from a new SuperSlab. The span is on no
 // list, has used == 0 and nothing carved. nullptr when the OS has no memory.
 SlabMeta* AcquireSpan(unsigned cls, uint64_t owner);
 
-// Gives back a span with used == 0 that is on no list.
+// Gives back a span with used == 0 that is on no list. Empty SuperSlabs
+// beyond the configured cache (HAKMEM_SS_CACHE) are unmapped.
 void ReleaseSpan(SlabMeta* span);
 
 // Hands a span whose owner is exiting (used > 0, on no list) to whoever

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "hakmem/config/config.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 
@@ -73,7 +74,7 @@ TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
   SpanAllocatorStats stats = GetSpanAllocatorStats();
   EXPECT_EQ(stats.spans_live, 0u);
   EXPECT_EQ(stats.superslabs_live, 0u);
-  EXPECT_LE(stats.superslabs_cached, kCachedEmptySuperSlabs);
+  EXPECT_LE(stats.superslabs_cached, GetConfig().cached_empty_superslabs);
 }
 
 TEST(SpanAllocatorTest, AbandonedSpansAreAdoptedByClass) {

@@ -1,0 +1,15 @@
+// Formatting of hak_stats for people (one "hakmem: name value" line each)
+// and for tools (one JSON object on one line).
+#ifndef HAKMEM_CAPI_STATS_PRINT_H_
+#define HAKMEM_CAPI_STATS_PRINT_H_
+
+#include <cstdio>
+
+namespace hakmem {
+
+// Returns 0, or -1 if writing failed.
+int PrintStats(FILE* out, bool json);
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_CAPI_STATS_PRINT_H_
