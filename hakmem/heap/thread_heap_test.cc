@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "hakmem/config/config.h"
+#include "hakmem/heap/heap_check.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/span_allocator.h"
@@ -23,10 +24,12 @@ TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
   constexpr unsigned kClass = 2;
   std::vector<void*> blocks;
   for (int i = 0; i < 5000; ++i) blocks.push_back(HeapAlloc(kClass));
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
   for (void* p : blocks) {
     FreeBlock(p);
     ASSERT_LE(tls_heap.bins[kClass].count, tls_heap.bins[kClass].capacity);
   }
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
   // HAKMEM_TCACHE_BYTES (64K by default) over 48-byte blocks, capped.
   EXPECT_EQ(tls_heap.bins[kClass].capacity,
             std::min<size_t>(256, GetConfig().thread_cache_bytes / 48));
@@ -39,6 +42,7 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
   for (int i = 0; i < 400; ++i) blocks.push_back(HeapAlloc(kClass));
   EXPECT_GT(GetSpanAllocatorStats().spans_live, before + 10);
   for (void* p : blocks) FreeBlock(p);
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
   // Only the current span (and what the cache keeps) stays.
   EXPECT_LE(GetSpanAllocatorStats().spans_live, before + 2);
 }
@@ -62,7 +66,9 @@ TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
     for (int i = 0; i < 1000; ++i) got.push_back(HeapAlloc(kClass));
     reused = std::count_if(got.begin(), got.end(),
                            [&](void* p) { return freed.count(p) != 0; });
+    EXPECT_EQ(CheckThreadHeap(), nullptr);
     for (void* p : got) FreeBlock(p);
+    EXPECT_EQ(CheckThreadHeap(), nullptr);
   }).join();
   // The new thread adopted the spans and drained the remote frees.
   EXPECT_GT(reused, 0u);

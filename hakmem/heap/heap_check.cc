@@ -1,0 +1,82 @@
+#include "hakmem/heap/heap_check.h"
+
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/superslab/chunk_map.h"
+
+namespace hakmem {
+namespace {
+
+const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
+                      unsigned cls, SlabList expected_list) {
+  if (m->owner.load(std::memory_order_relaxed) != heap.token) {
+    return "owned span has another owner";
+  }
+  if (m->size_class != cls) return "span on the list of another class";
+  if (m->list != expected_list) return "span list tag disagrees with list";
+  if (SpanMetaOf(reinterpret_cast<void*>(m->start)) != m) {
+    return "span start does not map back to its metadata";
+  }
+  uint32_t carved = m->carved.load(std::memory_order_relaxed);
+  if (carved > m->capacity) return "span carved past its capacity";
+  if (m->used > carved) return "span uses more blocks than it carved";
+  uint32_t listed = 0;
+  for (const FreeBlock* b = m->free_list; b != nullptr;) {
+    if (!IsCarvedBlockStart(m, b)) return "span free list leaves its span";
+    FreeBlock* next;
+    if (!DecodeIntactLink(b, &next)) return "span free list block corrupted";
+    if (++listed > carved) return "span free list has a cycle";
+    b = next;
+  }
+  if (listed != m->free_count) return "span free_count is wrong";
+  if (m->used + m->free_count > carved) return "span accounting overflows";
+  return nullptr;
+}
+
+}  // namespace
+
+const char* CheckThreadHeap() {
+  const ThreadHeap& heap = tls_heap;
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    const CacheBin& bin = heap.bins[cls];
+    uint32_t count = 0;
+    for (const FreeBlock* b = bin.head; b != nullptr;) {
+      if (!InSuperSlab(b)) return "cached block outside every SuperSlab";
+      const SlabMeta* m = SpanMetaOf(b);
+      if (m->owner.load(std::memory_order_relaxed) != heap.token) {
+        return "cached block of a span this thread does not own";
+      }
+      if (m->size_class != cls) return "cached block of another class";
+      if (!IsCarvedBlockStart(m, b)) return "cached pointer is not a block";
+      FreeBlock* next;
+      if (!DecodeIntactLink(b, &next)) return "cached block corrupted";
+      if (++count > bin.count) return "cache longer than its count";
+      b = next;
+    }
+    if (count != bin.count) return "cache shorter than its count";
+    if (heap.token != 0 && bin.count > bin.capacity) {
+      return "cache above its capacity";
+    }
+    const OwnedSpans& o = heap.spans[cls];
+    if (o.current != nullptr) {
+      if (const char* e = CheckSpan(heap, o.current, cls, SlabList::kNone)) {
+        return e;
+      }
+    }
+    for (const SlabMeta* m = o.available; m != nullptr; m = m->next) {
+      if (const char* e = CheckSpan(heap, m, cls, SlabList::kAvailable)) {
+        return e;
+      }
+      if (m->used == 0) return "empty span kept on the available list";
+    }
+    const SlabMeta* prev = nullptr;
+    for (const SlabMeta* m = o.full_head; m != nullptr; m = m->next) {
+      if (const char* e = CheckSpan(heap, m, cls, SlabList::kFull)) return e;
+      if (m->prev != prev) return "full list back link broken";
+      prev = m;
+    }
+    if (o.full_tail != prev) return "full list tail is wrong";
+  }
+  return nullptr;
+}
+
+}  // namespace hakmem
