@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "capi/hakmem.h"
+#include "hakmem/core/stats.h"
 
 namespace hakmem {
 
@@ -36,6 +37,15 @@ int PrintStats(FILE* out, bool json) {
                                rows[i].name, rows[i].value)
                 : std::fprintf(out, "hakmem: %-22s %" PRIu64 "\n",
                                rows[i].name, rows[i].value)) >= 0;
+  }
+  CounterValue counters[64];
+  size_t n = GetCounters(counters, 64);
+  if (json) ok &= std::fputs(n ? "},\"counters\":{" : "", out) >= 0;
+  for (size_t i = 0; i < n && i < 64; ++i) {
+    ok &= (json ? std::fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "",
+                               counters[i].name, counters[i].value)
+                : std::fprintf(out, "hakmem: counter %-22s %" PRIu64 "\n",
+                               counters[i].name, counters[i].value)) >= 0;
   }
   if (json) ok &= std::fputs("}}\n", out) >= 0;
   ok &= std::fflush(out) == 0;

@@ -1,5 +1,6 @@
 #include "hakmem/core/stats.h"
 
+#include "hakmem/heap/counters.h"
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/platform/os_memory.h"
@@ -21,6 +22,17 @@ AllocatorStats GetAllocatorStats() {
       large.live_bytes,        large.cached,
       heap.threads_live,
   };
+}
+
+size_t GetCounters(CounterValue* out, size_t n) {
+  if (!CountersCompiledIn()) return 0;
+  constexpr int kCount = static_cast<int>(Counter::kCount);
+  uint64_t sums[kCount];
+  SumCounters(sums);
+  for (int i = 0; i < kCount && static_cast<size_t>(i) < n; ++i) {
+    out[i] = CounterValue{CounterName(static_cast<Counter>(i)), sums[i]};
+  }
+  return kCount;
 }
 
 }  // namespace hakmem

@@ -3,6 +3,7 @@
 #ifndef HAKMEM_CORE_STATS_H_
 #define HAKMEM_CORE_STATS_H_
 
+#include <cstddef>
 #include <cstdint>
 
 namespace hakmem {
@@ -24,6 +25,16 @@ struct AllocatorStats {
 };
 
 AllocatorStats GetAllocatorStats();
+
+// The debug counters (heap/counters.h) summed over all threads, when the
+// build has them (--config=counters).
+struct CounterValue {
+  const char* name;
+  uint64_t value;
+};
+// Writes up to `n` counters to `out`; returns how many there are (0 in a
+// build without counters).
+size_t GetCounters(CounterValue* out, size_t n);
 
 }  // namespace hakmem
 

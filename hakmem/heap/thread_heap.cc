@@ -129,9 +129,14 @@ void ReportCorrupted(const FreeBlock* b, unsigned cls) {
 // its free list, else from its remote frees, else by carving fresh space.
 uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
   HAK_DCHECK(bin.head == nullptr && bin.count == 0);
-  if (m->free_list == nullptr) DrainRemoteFrees(m);
+  [[maybe_unused]] Counter source = Counter::kRefillFreeList;
+  if (m->free_list == nullptr) {
+    DrainRemoteFrees(m);
+    source = Counter::kRefillRemoteDrain;
+  }
   uint32_t n = 0;
   if (m->free_list != nullptr) {
+    HAK_COUNT(source);
     bin.head = m->free_list;
     if (m->free_count <= want) {
       n = m->free_count;
@@ -159,6 +164,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
     uint32_t carved = m->carved.load(std::memory_order_relaxed);
     n = m->capacity - carved < want ? m->capacity - carved : want;
     if (n == 0) return 0;
+    HAK_COUNT(Counter::kRefillCarve);
     // Link the fresh blocks in address order; each gets its free key, as
     // every cached block must.
     char* first = reinterpret_cast<char*>(m->start) +
@@ -180,6 +186,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
   }
   m->used += n;
   bin.count = n;
+  HAK_COUNT_N(Counter::kRefillBlocks, n);
   return n;
 }
 
@@ -206,15 +213,23 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
   OwnedSpans& o = heap.spans[cls];
   if (SlabMeta* m = o.available) {
     Unlink(o, m);
+    HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
   for (int i = 0; i < kFullSpansScanned && o.full_head != nullptr; ++i) {
     SlabMeta* m = o.full_head;
     Unlink(o, m);
-    if (m->remote_head.load(std::memory_order_relaxed) != nullptr) return m;
+    if (m->remote_head.load(std::memory_order_relaxed) != nullptr) {
+      HAK_COUNT(Counter::kSpanFromFull);
+      return m;
+    }
     PushFullTail(o, m);
   }
-  if (SlabMeta* m = AdoptSpan(cls, heap.token)) return m;
+  if (SlabMeta* m = AdoptSpan(cls, heap.token)) {
+    HAK_COUNT(Counter::kSpanAdopted);
+    return m;
+  }
+  HAK_COUNT(Counter::kSpanNew);
   return AcquireSpan(cls, heap.token);
 }
 
@@ -225,11 +240,13 @@ void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   m->free_list = b;
   ++m->free_count;
   --m->used;
+  HAK_COUNT(Counter::kFreeSsLocal);
   OwnedSpans& o = heap.spans[m->size_class];
   if (m == o.current) return;
   if (m->used == 0) {
     Unlink(o, m);
     ReleaseSpan(m);
+    HAK_COUNT(Counter::kSpanReleased);
   } else if (m->list == SlabList::kFull) {
     Unlink(o, m);
     PushAvailable(o, m);
@@ -270,6 +287,7 @@ void TearDownThreadHeap(void*) {
   }
   heap.token = 0;
   g_process.threads_live.fetch_sub(1, std::memory_order_relaxed);
+  FoldThreadCounters();
 }
 
 }  // namespace
@@ -277,6 +295,7 @@ void TearDownThreadHeap(void*) {
 void* RefillAndAlloc(unsigned cls) {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
+  HAK_COUNT(Counter::kAllocRefill);
   OwnedSpans& o = heap.spans[cls];
   CacheBin& bin = heap.bins[cls];
   uint32_t want = bin.capacity / 2;
@@ -296,6 +315,7 @@ void* RefillAndAlloc(unsigned cls) {
     }
     o.current = NextSpan(heap, cls);
     if (o.current == nullptr) {
+      HAK_COUNT(Counter::kRefillFailed);
       errno = ENOMEM;
       return nullptr;
     }
@@ -305,6 +325,7 @@ void* RefillAndAlloc(unsigned cls) {
 void SpillCache(unsigned cls) {
   ThreadHeap& heap = tls_heap;
   CacheBin& bin = heap.bins[cls];
+  HAK_COUNT(Counter::kSpill);
   uint32_t keep = bin.capacity / 2;
   while (bin.count > keep) {
     FreeBlock* b = PopChecked(bin, cls);
@@ -324,10 +345,12 @@ void RemoteFree(SlabMeta* span, void* p) {
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   RemoteFreePush(span, block);
+  HAK_COUNT(Counter::kFreeSsRemote);
 }
 
 void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) {
   ReportCorrupted(block, cls);
+  HAK_COUNT(Counter::kCacheDropped);
   CacheBin& bin = tls_heap.bins[cls];
   bin.head = nullptr;
   bin.count = 0;
@@ -337,6 +360,7 @@ void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) {
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
                          const void* p) {
   // A free slab (nothing carved) has no class; report the pointer alone.
+  HAK_COUNT(Counter::kFreeRejected);
   bool carved = span->carved.load(std::memory_order_relaxed) != 0;
   ReportMemoryError(error, p, carved ? TierOf(span->size_class) : "superslab",
                     carved ? span->size_class : -1);

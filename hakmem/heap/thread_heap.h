@@ -25,6 +25,7 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "hakmem/error/memory_error.h"
+#include "hakmem/heap/counters.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/free_block.h"
@@ -84,6 +85,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
   --bin.count;
   block->key = 0;  // live blocks never hold their free key
   AsanUnpoison(block, ClassBlockSize(cls));
+  HAK_COUNT(Counter::kAllocCacheHit);
   return block;
 }
 
@@ -112,6 +114,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
   block->key = key;
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   bin.head = block;
+  HAK_COUNT(Counter::kFreeTlsSll);
   if (ABSL_PREDICT_FALSE(++bin.count > bin.capacity)) SpillCache(cls);
 }
 

@@ -1,0 +1,67 @@
+// Debug counters: what the refill stages, the free pipeline and the early
+// returns did, per thread, summed when printed.
+//
+// Compiled in only with --config=counters (which defines
+// HAKMEM_COUNTERS=1); otherwise HAK_COUNT expands to nothing and the fast
+// paths carry no trace of them (compare the callgrind counts of both
+// builds: tools/fast_path_budget.sh).
+#ifndef HAKMEM_HEAP_COUNTERS_H_
+#define HAKMEM_HEAP_COUNTERS_H_
+
+#include <cstdint>
+
+#ifndef HAKMEM_COUNTERS
+#define HAKMEM_COUNTERS 0
+#endif
+
+namespace hakmem {
+
+enum class Counter : uint8_t {
+  // Allocation.
+  kAllocCacheHit,      // popped from the thread cache (fast path)
+  kAllocRefill,        // the cache was empty: refill
+  // Refill stages: where each refill found its blocks.
+  kRefillFreeList,     // the current span's free list
+  kRefillRemoteDrain,  // the current span's remote frees
+  kRefillCarve,        // fresh space of the current span
+  kRefillBlocks,       // blocks moved into the cache by refills
+  kSpanFromAvailable,  // next span: an owned span known to have blocks
+  kSpanFromFull,       // next span: a full span that got remote frees
+  kSpanAdopted,        // next span: abandoned by an exited thread
+  kSpanNew,            // next span: fresh from the span allocator
+  // Free pipeline.
+  kFreeTlsSll,         // tls_sll: pushed onto the thread cache
+  kFreeSsLocal,        // ss_local: returned to an owned span (spills, exit)
+  kFreeSsRemote,       // ss_remote: pushed to another thread's span
+  kSpill,              // cache over capacity: half returned to spans
+  kSpanReleased,       // an owned span emptied and was given back
+  // Early returns and failures.
+  kRefillFailed,       // no memory for a new span: ENOMEM
+  kFreeRejected,       // a free reported as a memory error and skipped
+  kCacheDropped,       // a corrupted cache was reported and leaked
+  kCount,
+};
+
+const char* CounterName(Counter c);
+
+#if HAKMEM_COUNTERS
+void CountEvent(Counter c, uint64_t n);
+// Folds the calling thread's counters into the totals (at thread exit).
+void FoldThreadCounters();
+#define HAK_COUNT_N(counter, n) ::hakmem::CountEvent(counter, n)
+#else
+inline void FoldThreadCounters() {}
+#define HAK_COUNT_N(counter, n) \
+  do {                          \
+  } while (false)
+#endif
+#define HAK_COUNT(counter) HAK_COUNT_N(counter, 1)
+
+// Whether this build has counters, and their totals over all threads, live
+// and exited (all zero without counters).
+bool CountersCompiledIn();
+void SumCounters(uint64_t (&out)[static_cast<int>(Counter::kCount)]);
+
+}  // namespace hakmem
+
+#endif  // HAKMEM_HEAP_COUNTERS_H_
