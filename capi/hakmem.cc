@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "capi/stats_print.h"
+#include "hakmem/arena/arena.h"
 #include "hakmem/core/allocator.h"
 #include "hakmem/core/stats.h"
 #include "hakmem/error/memory_error.h"
@@ -96,6 +97,33 @@ int hak_stats_get(struct hak_stats* out) {
   // Callers built against an older, shorter struct get its prefix.
   std::memcpy(out, &full, full.size);
   return 0;
+}
+
+// hak_heap is an opaque name for hakmem::Arena.
+static_assert(sizeof(hakmem::Arena*) == sizeof(hak_heap*), "");
+
+hak_heap* hak_heap_create(void) {
+  return reinterpret_cast<hak_heap*>(hakmem::Arena::Create());
+}
+
+void* hak_heap_malloc(hak_heap* heap, size_t size) {
+  return reinterpret_cast<hakmem::Arena*>(heap)->Alloc(size, 0);
+}
+
+void* hak_heap_aligned_alloc(hak_heap* heap, size_t alignment, size_t size) {
+  if (alignment == 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return reinterpret_cast<hakmem::Arena*>(heap)->Alloc(size, alignment);
+}
+
+void hak_heap_free(hak_heap* heap, void* ptr) {
+  reinterpret_cast<hakmem::Arena*>(heap)->Free(ptr);
+}
+
+void hak_heap_destroy(hak_heap* heap) {
+  if (heap != nullptr) reinterpret_cast<hakmem::Arena*>(heap)->Destroy();
 }
 
 int hak_stats_print(void* out) {

@@ -98,6 +98,27 @@ struct hak_stats {
  * `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 
+/* First-class heaps (arenas). A heap belongs to the thread that created
+ * it: only that thread allocates from it, calls hak_heap_free on it and
+ * destroys it. Any thread may release a heap's block with hak_free().
+ * hak_heap_destroy() releases every block still allocated in the heap at
+ * once; using one afterwards is a memory error (freeing it is reported). */
+typedef struct hak_heap hak_heap;
+
+/* A new, empty heap; NULL with ENOMEM. */
+hak_heap* hak_heap_create(void);
+
+/* Like hak_malloc / hak_aligned_alloc, from `heap`. */
+void* hak_heap_malloc(hak_heap* heap, size_t size);
+void* hak_heap_aligned_alloc(hak_heap* heap, size_t alignment, size_t size);
+
+/* Releases a block of `heap`. A block of another heap, or of none, is
+ * reported as HAK_ERROR_WRONG_HEAP and left alone. NULL is ignored. */
+void hak_heap_free(hak_heap* heap, void* ptr);
+
+/* Releases the heap and everything still allocated in it. */
+void hak_heap_destroy(hak_heap* heap);
+
 /* Prints the statistics, one "name value" pair per line, to `out`
  * (a FILE*, declared as void* so that this header needs no <stdio.h>).
  * Returns 0, or -1 with errno set if writing failed. */
@@ -109,7 +130,8 @@ enum hak_error_kind {
   HAK_ERROR_INTERIOR_FREE = 3,         /* into the middle of a block */
   HAK_ERROR_INVALID_POINTER = 4,       /* realloc/usable_size of a dead block */
   HAK_ERROR_SIZE_MISMATCH = 5,         /* sized free with the wrong size */
-  HAK_ERROR_CORRUPTED_FREE_LIST = 6    /* a freed block was written to */
+  HAK_ERROR_CORRUPTED_FREE_LIST = 6,   /* a freed block was written to */
+  HAK_ERROR_WRONG_HEAP = 7             /* hak_heap_free of another heap's block */
 };
 
 struct hak_error {

@@ -36,6 +36,8 @@ const char* MemoryErrorName(MemoryError error) {
       return "invalid sized free (size does not match the block)";
     case MemoryError::kCorruptedFreeList:
       return "corrupted free list (freed block written to)";
+    case MemoryError::kWrongHeap:
+      return "invalid free (block of another heap)";
   }
   return "memory error";
 }

@@ -27,6 +27,7 @@ enum class MemoryError {
   kInvalidPointer = 4,      // realloc / usable_size of a non-live block
   kSizeMismatch = 5,        // sized free with a size the block cannot have
   kCorruptedFreeList = 6,   // a freed block was written to (use after free)
+  kWrongHeap = 7,           // freed into an arena it does not belong to
 };
 
 const char* MemoryErrorName(MemoryError error);

@@ -53,8 +53,7 @@ void SetUpProcess() {
 }
 
 void SetUpThreadHeap(ThreadHeap& heap) {
-  if (!g_process.ready.load(std::memory_order_acquire)) SetUpProcess();
-  heap.token = g_process.next_token.fetch_add(1, std::memory_order_relaxed);
+  heap.token = NewOwnerToken();
   ++heap.setups;
   size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
@@ -364,6 +363,11 @@ void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
   bool carved = span->carved.load(std::memory_order_relaxed) != 0;
   ReportMemoryError(error, p, carved ? TierOf(span->size_class) : "superslab",
                     carved ? span->size_class : -1);
+}
+
+uint64_t NewOwnerToken() {
+  if (!g_process.ready.load(std::memory_order_acquire)) SetUpProcess();
+  return g_process.next_token.fetch_add(1, std::memory_order_relaxed);
 }
 
 void HeapForkPrepare() { g_process.lock.Lock(); }

@@ -132,6 +132,10 @@ void HeapForkPrepare();
 void HeapForkParent();
 void HeapForkChild();
 
+// A fresh owner token, never given to anyone else (thread heaps and arenas
+// draw from the same sequence).
+uint64_t NewOwnerToken();
+
 struct HeapStats {
   uint64_t blocks_served;  // blocks moved from spans into thread caches
   uint64_t threads_live;   // threads with a set-up heap

@@ -14,6 +14,7 @@ namespace {
 struct Region {
   uintptr_t addr;  // 0: empty slot
   size_t size;     // mapped bytes, a multiple of kPageSize
+  uint64_t owner;  // arena token, or 0
 };
 
 // Open addressing with linear probing and backward-shift deletion (no
@@ -53,11 +54,13 @@ class RegionTable {
         i = j;
       }
     }
-    slots_[i] = Region{0, 0};
+    slots_[i] = Region{0, 0, 0};
     --count_;
   }
 
   size_t count() const { return count_; }
+  size_t capacity() const { return capacity_; }
+  Region* slot(size_t i) { return &slots_[i]; }
 
  private:
   size_t mask() const { return capacity_ - 1; }
@@ -116,9 +119,9 @@ Region TakeCachedLocked(size_t size) {
       best = &r;
     }
   }
-  if (best == nullptr) return Region{0, 0};
+  if (best == nullptr) return Region{0, 0, 0};
   Region r = *best;
-  *best = Region{0, 0};
+  *best = Region{0, 0, 0};
   --g_large.cached;
   g_large.cached_bytes -= r.size;
   return r;
@@ -148,7 +151,7 @@ int CacheLocked(Region r, Region unmap[2]) {
     unmap[n++] = *slot;
     --g_large.cached;
     g_large.cached_bytes -= slot->size;
-    *slot = Region{0, 0};
+    *slot = Region{0, 0, 0};
   }
   if (r.size > budget - g_large.cached_bytes) {
     unmap[n++] = r;
@@ -162,7 +165,8 @@ int CacheLocked(Region r, Region unmap[2]) {
 
 }  // namespace
 
-void* LargeAlloc(size_t size, size_t alignment, bool zeroed) {
+void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
+                 uint64_t owner) {
   size_t map_size = PageRound(size == 0 ? 1 : size);
   if (map_size < size) {
     errno = ENOMEM;
@@ -182,8 +186,9 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed) {
       errno = ENOMEM;
       return nullptr;
     }
-    r = Region{reinterpret_cast<uintptr_t>(mem), map_size};
+    r = Region{reinterpret_cast<uintptr_t>(mem), map_size, 0};
   }
+  r.owner = owner;
   bool recorded;
   {
     SpinLockHolder hold(g_large.lock);
@@ -247,7 +252,8 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
   }
   void* moved = OsRemap(p, old.size, new_map);
   Region now = moved != nullptr
-                   ? Region{reinterpret_cast<uintptr_t>(moved), new_map}
+                   ? Region{reinterpret_cast<uintptr_t>(moved), new_map,
+                            old.owner}
                    : old;
   bool recorded;
   {
@@ -268,6 +274,31 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
 void LargeForkPrepare() { g_large.lock.Lock(); }
 void LargeForkParent() { g_large.lock.Unlock(); }
 void LargeForkChild() { g_large.lock.Unlock(); }
+
+uint64_t LargeOwner(const void* p) {
+  SpinLockHolder hold(g_large.lock);
+  Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+  return slot == nullptr ? kNotLargeOwner : slot->owner;
+}
+
+void LargeFreeAllOwnedBy(uint64_t owner) {
+  // Collect a batch under the lock, free it outside, until none is left.
+  for (;;) {
+    void* batch[64];
+    int n = 0;
+    {
+      SpinLockHolder hold(g_large.lock);
+      for (size_t i = 0; i < g_large.live.capacity() && n < 64; ++i) {
+        const Region* r = g_large.live.slot(i);
+        if (r->addr != 0 && r->owner == owner) {
+          batch[n++] = reinterpret_cast<void*>(r->addr);
+        }
+      }
+    }
+    if (n == 0) return;
+    for (int i = 0; i < n; ++i) LargeFree(batch[i]);
+  }
+}
 
 LargeStats GetLargeStats() {
   SpinLockHolder hold(g_large.lock);

@@ -20,8 +20,18 @@ namespace hakmem {
 inline constexpr unsigned kLargeCacheEntries = 8;
 
 // `size` bytes aligned to `alignment` (a power of two; at least a page is
-// always given). Zero-filled when `zeroed`. nullptr with errno = ENOMEM.
-void* LargeAlloc(size_t size, size_t alignment, bool zeroed);
+// always given). Zero-filled when `zeroed`. `owner` is the token of the
+// arena the block belongs to, or 0. nullptr with errno = ENOMEM.
+void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
+                 uint64_t owner = 0);
+
+// The owner token of live large block `p` (0 when it has none), or
+// kNotLargeOwner when `p` is not a live large block.
+inline constexpr uint64_t kNotLargeOwner = ~uint64_t{0};
+uint64_t LargeOwner(const void* p);
+
+// Frees every live large block of arena `owner`.
+void LargeFreeAllOwnedBy(uint64_t owner);
 
 // Frees `p` and returns true if it is a live large block; otherwise
 // changes nothing and returns false.

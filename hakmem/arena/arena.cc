@@ -1,0 +1,188 @@
+#include "hakmem/arena/arena.h"
+
+#include <cerrno>
+#include <new>
+
+#include "hakmem/error/memory_error.h"
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/large/large_alloc.h"
+#include "hakmem/platform/asan.h"
+#include "hakmem/platform/os_memory.h"
+#include "hakmem/superslab/chunk_map.h"
+#include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/superslab/span_allocator.h"
+
+namespace hakmem {
+namespace {
+
+static_assert(sizeof(Arena) <= kPageSize, "an arena takes one page");
+
+// Spans examined per refill, in rotation, for blocks freed since.
+constexpr int kSpansScanned = 8;
+
+template <typename Queue>
+void PushBack(Queue& q, SlabMeta* m) {
+  m->next = nullptr;
+  m->prev = q.tail;
+  if (q.tail != nullptr) {
+    q.tail->next = m;
+  } else {
+    q.head = m;
+  }
+  q.tail = m;
+}
+
+template <typename Queue>
+SlabMeta* PopFront(Queue& q) {
+  SlabMeta* m = q.head;
+  if (m == nullptr) return nullptr;
+  q.head = m->next;
+  if (q.head != nullptr) {
+    q.head->prev = nullptr;
+  } else {
+    q.tail = nullptr;
+  }
+  m->prev = m->next = nullptr;
+  return m;
+}
+
+// One block from span `m` (free list, then remote frees, then fresh space),
+// or nullptr when it has none.
+FreeBlock* TakeOne(SlabMeta* m) {
+  if (m->free_list == nullptr) DrainRemoteFrees(m);
+  FreeBlock* b = m->free_list;
+  if (b != nullptr) {
+    FreeBlock* next;
+    if (!DecodeIntactLink(b, &next)) {
+      ReportMemoryError(MemoryError::kCorruptedFreeList, b, "arena",
+                        m->size_class);
+      m->free_list = nullptr;  // leak the rest of the list
+      m->free_count = 0;
+      return nullptr;
+    }
+    m->free_list = next;
+    --m->free_count;
+  } else {
+    uint32_t carved = m->carved.load(std::memory_order_relaxed);
+    if (carved == m->capacity) return nullptr;
+    b = reinterpret_cast<FreeBlock*>(m->start +
+                                     uintptr_t{carved} * m->block_size);
+    m->carved.store(carved + 1, std::memory_order_relaxed);
+  }
+  ++m->used;
+  return b;
+}
+
+}  // namespace
+
+Arena* Arena::Create() {
+  void* page = OsMapAligned(kPageSize, kPageSize);
+  if (page == nullptr) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  Arena* arena = new (page) Arena();
+  arena->token_ = NewOwnerToken();
+  return arena;
+}
+
+void Arena::Destroy() {
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    if (current_[cls] != nullptr) PushBack(others_[cls], current_[cls]);
+    while (SlabMeta* m = PopFront(others_[cls])) {
+      RemoteFreeTakeAll(m);  // blocks freed by other threads: all released
+      m->used = 0;
+      m->free_list = nullptr;
+      m->free_count = 0;
+      ReleaseSpan(m);
+    }
+  }
+  LargeFreeAllOwnedBy(token_);
+  OsUnmap(this, kPageSize);
+}
+
+SlabMeta* Arena::NextSpan(unsigned cls) {
+  for (int i = 0; i < kSpansScanned; ++i) {
+    SlabMeta* m = PopFront(others_[cls]);
+    if (m == nullptr) break;
+    if (m->free_list != nullptr ||
+        m->remote_head.load(std::memory_order_relaxed) != nullptr) {
+      return m;
+    }
+    PushBack(others_[cls], m);
+  }
+  return AcquireSpan(cls, token_);
+}
+
+void* Arena::AllocFromSpans(unsigned cls) {
+  for (;;) {
+    if (SlabMeta* m = current_[cls]) {
+      if (FreeBlock* b = TakeOne(m)) {
+        AsanUnpoison(b, m->block_size);
+        b->key = 0;  // live blocks never hold their free key
+        return b;
+      }
+      PushBack(others_[cls], m);
+      current_[cls] = nullptr;
+    }
+    current_[cls] = NextSpan(cls);
+    if (current_[cls] == nullptr) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+}
+
+void* Arena::Alloc(size_t size, size_t alignment) {
+  if (alignment != 0 && (alignment & (alignment - 1)) != 0) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  if (size > PTRDIFF_MAX) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  size_t need = size < alignment ? alignment : size;
+  if (alignment <= kPageSize && need <= kPoolMaxSize) {
+    unsigned cls = SlabClassOf(need);
+    while (alignment > 16 && ClassBlockSize(cls) % alignment != 0) ++cls;
+    return AllocFromSpans(cls);
+  }
+  return LargeAlloc(size, alignment, /*zeroed=*/false, token_);
+}
+
+void Arena::Free(void* p) {
+  if (p == nullptr) return;
+  if (InSuperSlab(p)) {
+    SlabMeta* m = SpanMetaOf(p);
+    if (m->owner.load(std::memory_order_relaxed) != token_) {
+      ReportMemoryError(MemoryError::kWrongHeap, p, "arena", -1);
+      return;
+    }
+    if (!IsCarvedBlockStart(m, p)) {
+      ReportMemoryError(MemoryError::kInteriorFree, p, "arena",
+                        m->size_class);
+      return;
+    }
+    auto* b = static_cast<FreeBlock*>(p);
+    uint64_t key = FreeKey(b);
+    if (b->key == key) {
+      ReportMemoryError(MemoryError::kDoubleFree, p, "arena", m->size_class);
+      return;
+    }
+    SetEncodedLink(b, m->free_list, key);
+    b->key = key;
+    AsanPoison(b + 1, m->block_size - sizeof(FreeBlock));
+    m->free_list = b;
+    ++m->free_count;
+    --m->used;
+    return;
+  }
+  if (LargeOwner(p) != token_) {
+    ReportMemoryError(MemoryError::kWrongHeap, p, "arena", -1);
+    return;
+  }
+  LargeFree(p);
+}
+
+}  // namespace hakmem
