@@ -73,14 +73,14 @@ hak_error_handler hak_set_error_handler(hak_error_handler handler,
 }
 
 int hak_stats_get(struct hak_stats* out) {
-  if (out == nullptr || out->version != HAK_STATS_VERSION ||
+  if (out == nullptr || out->version < 1 || out->version > HAK_STATS_VERSION ||
       out->size < offsetof(struct hak_stats, os_mapped_bytes)) {
     errno = EINVAL;
     return -1;
   }
   hakmem::AllocatorStats s = hakmem::GetAllocatorStats();
   struct hak_stats full;
-  full.version = HAK_STATS_VERSION;
+  full.version = out->version;
   full.size = out->size < sizeof(full) ? out->size : sizeof(full);
   full.os_mapped_bytes = s.os_mapped_bytes;
   full.os_mapped_peak_bytes = s.os_mapped_peak_bytes;
@@ -94,6 +94,9 @@ int hak_stats_get(struct hak_stats* out) {
   full.large_live_bytes = s.large_live_bytes;
   full.large_cached = s.large_cached;
   full.threads_live = s.threads_live;
+  full.os_decommit_calls = s.os_decommit_calls;
+  full.os_decommitted_bytes = s.os_decommitted_bytes;
+  full.free_slab_dirty_bytes = s.free_slab_dirty_bytes;
   // Callers built against an older, shorter struct get its prefix.
   std::memcpy(out, &full, full.size);
   return 0;
@@ -124,6 +127,11 @@ void hak_heap_free(hak_heap* heap, void* ptr) {
 
 void hak_heap_destroy(hak_heap* heap) {
   if (heap != nullptr) reinterpret_cast<hakmem::Arena*>(heap)->Destroy();
+}
+
+int hak_collect(int force) {
+  hakmem::Collect(force != 0);
+  return 0;
 }
 
 int hak_stats_print(void* out) {

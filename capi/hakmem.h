@@ -76,7 +76,7 @@ uint32_t hak_version(void);
 /* Slow-path statistics, kept without touching the allocation fast path.
  * Versioned: callers set `version` = HAK_STATS_VERSION and `size` =
  * sizeof(struct hak_stats); fields beyond `size` are never written. */
-#define HAK_STATS_VERSION 1
+#define HAK_STATS_VERSION 2
 struct hak_stats {
   uint32_t version;
   uint32_t size;
@@ -92,11 +92,25 @@ struct hak_stats {
   uint64_t large_live_bytes;     /* bytes mapped for them */
   uint64_t large_cached;         /* freed large regions kept for reuse */
   uint64_t threads_live;         /* threads with an initialised heap */
+  /* Since version 2: */
+  uint64_t os_decommit_calls;    /* madvise(MADV_DONTNEED) calls */
+  uint64_t os_decommitted_bytes; /* bytes given back by them */
+  uint64_t free_slab_dirty_bytes;/* free slab bytes possibly still committed */
 };
 
-/* Fills `out` (see HAK_STATS_VERSION). Returns 0, or -1 with EINVAL if
+/* Fills `out` (see HAK_STATS_VERSION; version 1 callers get the fields
+ * up to threads_live). Returns 0, or -1 with EINVAL if
  * `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
+
+/* Gives memory back to the OS now, for services between phases and for
+ * tests. Always: drains the spans of exited threads, decommits every free
+ * slab (madvise), unmaps the cache of freed large blocks. With `force`
+ * non-zero, also returns the calling thread's cached blocks to their slabs,
+ * releases its empty slabs and unmaps every empty SuperSlab. Other threads'
+ * caches are bounded (HAKMEM_TCACHE_BYTES), shrink when idle and are
+ * returned when those threads exit. Returns 0. */
+int hak_collect(int force);
 
 /* First-class heaps (arenas). A heap belongs to the thread that created
  * it: only that thread allocates from it, calls hak_heap_free on it and

@@ -29,6 +29,9 @@ int PrintStats(FILE* out, bool json) {
       {"large_live_bytes", s.large_live_bytes},
       {"large_cached", s.large_cached},
       {"threads_live", s.threads_live},
+      {"os_decommit_calls", s.os_decommit_calls},
+      {"os_decommitted_bytes", s.os_decommitted_bytes},
+      {"free_slab_dirty_bytes", s.free_slab_dirty_bytes},
   };
   bool ok = true;
   if (json) ok &= std::fputs("{\"hakmem\":{", out) >= 0;

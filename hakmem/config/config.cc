@@ -70,14 +70,17 @@ struct Parser {
       c.thread_cache_bytes = 256 * 1024;
       c.large_cache_bytes = size_t{256} << 20;
       c.cached_empty_superslabs = 8;
+      c.decommit_bytes = uint64_t{64} << 20;
     } else if (std::strcmp(value, "pf") == 0) {
       // Fewer page faults: keep freed memory mapped for reuse.
       c.cached_empty_superslabs = 32;
       c.large_cache_bytes = size_t{512} << 20;
+      c.decommit_bytes = uint64_t{256} << 20;
     } else if (std::strcmp(value, "lean") == 0) {
       c.thread_cache_bytes = 16 * 1024;
       c.large_cache_bytes = size_t{8} << 20;
       c.cached_empty_superslabs = 0;
+      c.decommit_bytes = 0;
     } else if (std::strcmp(value, "debug") == 0) {
       c.stats_at_exit = StatsOutput::kText;
     } else {
@@ -114,6 +117,9 @@ struct Parser {
             &c.large_cache_bytes);
     } else if (std::strcmp(name, "HAKMEM_SS_CACHE") == 0) {
       Range(name, value, 0, 1024, "0..1024", &c.cached_empty_superslabs);
+    } else if (std::strcmp(name, "HAKMEM_DECOMMIT_BYTES") == 0) {
+      Range(name, value, 0, uint64_t{1} << 40, "0..1024G",
+            &c.decommit_bytes);
     } else if (std::strcmp(name, "HAKMEM_TINY_USE_SUPERSLAB") == 0) {
       // SuperSlabs are the only backend of the tiny tier; the variable is
       // accepted for upstream scripts that set it to 1.
@@ -131,7 +137,8 @@ const char* const kVariableNames[] = {
     "HAKMEM_PROFILE",          "HAKMEM_ON_ERROR",
     "HAKMEM_STATS",            "HAKMEM_TCACHE_BYTES",
     "HAKMEM_LARGE_CACHE_BYTES", "HAKMEM_SS_CACHE",
-    "HAKMEM_TINY_USE_SUPERSLAB", nullptr,
+    "HAKMEM_TINY_USE_SUPERSLAB", "HAKMEM_DECOMMIT_BYTES",
+    nullptr,
 };
 
 // Splits "NAME=value" into a NUL-terminated name in `name` (up to its

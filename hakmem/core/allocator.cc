@@ -203,6 +203,12 @@ void* AlignedAlloc(size_t alignment, size_t size) {
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }
 
+void Collect(bool force) {
+  if (force) CollectThreadHeap(true);
+  CollectSpans(force);
+  LargeFlushCache();
+}
+
 size_t UsableSize(const void* p) {
   return p == nullptr ? 0 : LiveBlockSize(p);
 }

@@ -50,6 +50,9 @@ void* Calloc(size_t count, size_t size);
 void* Realloc(void* p, size_t size);
 // `alignment` must be a power of two (else nullptr with EINVAL).
 void* AlignedAlloc(size_t alignment, size_t size);
+// Returns memory to the OS now (see hak_collect in capi/hakmem.h).
+void Collect(bool force);
+
 // Reports an invalid pointer (and returns 0) unless `p` is nullptr or a
 // live block.
 size_t UsableSize(const void* p);

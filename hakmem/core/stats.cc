@@ -16,6 +16,8 @@ AllocatorStats GetAllocatorStats() {
   return AllocatorStats{
       os.mapped_bytes,         os.mapped_peak_bytes,
       os.map_calls,            os.unmap_calls,
+      os.decommit_calls,       os.decommitted_bytes,
+      spans.dirty_bytes,
       spans.superslabs_live,   spans.superslabs_cached,
       spans.spans_live,        spans.spans_abandoned,
       heap.blocks_served,      large.live,

@@ -13,6 +13,9 @@ struct AllocatorStats {
   uint64_t os_mapped_peak_bytes;
   uint64_t os_map_calls;
   uint64_t os_unmap_calls;
+  uint64_t os_decommit_calls;
+  uint64_t os_decommitted_bytes;
+  uint64_t free_slab_dirty_bytes;
   uint64_t superslabs_live;
   uint64_t superslabs_cached;
   uint64_t spans_live;

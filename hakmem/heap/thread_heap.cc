@@ -26,6 +26,11 @@ namespace {
 // the class's memory before refills start finding it.
 constexpr int kFullSpansScanned = 8;
 
+// Every this many refills, a thread returns the cached blocks of classes
+// that needed no refill since the last time: idle caches shrink without a
+// background thread, on the thread's own slow path.
+constexpr uint32_t kScavengePeriod = 1024;
+
 // Bounds of a thread cache, in blocks, whatever HAKMEM_TCACHE_BYTES says.
 constexpr size_t kMinCacheBlocks = 2;
 constexpr size_t kMaxCacheBlocks = 256;
@@ -272,6 +277,21 @@ void DisownSpans(OwnedSpans& o) {
   }
 }
 
+// Returns every cached block of class `cls` to its span.
+void FlushBin(ThreadHeap& heap, unsigned cls) {
+  CacheBin& bin = heap.bins[cls];
+  while (FreeBlock* b = PopChecked(bin, cls)) ReturnToSpan(heap, b);
+}
+
+void ScavengeIdleBins(ThreadHeap& heap) {
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    if (heap.recent_refills[cls] == 0 && heap.bins[cls].count != 0) {
+      FlushBin(heap, cls);
+    }
+    heap.recent_refills[cls] = 0;
+  }
+}
+
 // pthread key destructor: runs at thread exit, after the thread's own code.
 // Other destructors may still allocate after it; that sets the heap up
 // again with a new token, and pthread calls this again (up to
@@ -279,9 +299,8 @@ void DisownSpans(OwnedSpans& o) {
 void TearDownThreadHeap(void*) {
   ThreadHeap& heap = tls_heap;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    CacheBin& bin = heap.bins[cls];
-    while (FreeBlock* b = PopChecked(bin, cls)) ReturnToSpan(heap, b);
-    bin.capacity = 0;
+    FlushBin(heap, cls);
+    heap.bins[cls].capacity = 0;
     DisownSpans(heap.spans[cls]);
   }
   heap.token = 0;
@@ -295,6 +314,8 @@ void* RefillAndAlloc(unsigned cls) {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
+  if (++heap.refills % kScavengePeriod == 0) ScavengeIdleBins(heap);
+  if (heap.recent_refills[cls] != UINT16_MAX) ++heap.recent_refills[cls];
   OwnedSpans& o = heap.spans[cls];
   CacheBin& bin = heap.bins[cls];
   uint32_t want = bin.capacity / 2;
@@ -317,6 +338,34 @@ void* RefillAndAlloc(unsigned cls) {
       HAK_COUNT(Counter::kRefillFailed);
       errno = ENOMEM;
       return nullptr;
+    }
+  }
+}
+
+void CollectThreadHeap(bool force) {
+  ThreadHeap& heap = tls_heap;
+  if (heap.token == 0) return;
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    FlushBin(heap, cls);
+    OwnedSpans& o = heap.spans[cls];
+    if (force && o.current != nullptr) {
+      PushAvailable(o, o.current);
+      o.current = nullptr;
+    }
+    for (SlabMeta** list : {&o.available, &o.full_head}) {
+      for (SlabMeta* m = *list; m != nullptr;) {
+        SlabMeta* next = m->next;
+        DrainRemoteFrees(m);
+        if (m->used == 0) {
+          Unlink(o, m);
+          ReleaseSpan(m);
+          HAK_COUNT(Counter::kSpanReleased);
+        } else if (m->list == SlabList::kFull && m->free_list != nullptr) {
+          Unlink(o, m);
+          PushAvailable(o, m);
+        }
+        m = next;
+      }
     }
   }
 }

@@ -56,6 +56,10 @@ struct ThreadHeap {
   CacheBin bins[kNumClasses];
   uint64_t token;  // owner token of this thread's spans; 0 = not set up
   uint32_t setups;  // times set up (re-set-up while exiting, see .cc)
+  // Idle-cache scavenging (thread_heap.cc): refills overall, and per class
+  // since the last scavenge.
+  uint32_t refills;
+  uint16_t recent_refills[kNumClasses];
   OwnedSpans spans[kNumClasses];
 };
 
@@ -131,6 +135,10 @@ inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
 void HeapForkPrepare();
 void HeapForkParent();
 void HeapForkChild();
+
+// Returns the calling thread's cached blocks to their spans and gives back
+// its spans that are empty (with `force`, also the current ones).
+void CollectThreadHeap(bool force);
 
 // A fresh owner token, never given to anyone else (thread heaps and arenas
 // draw from the same sequence).

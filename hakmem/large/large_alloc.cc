@@ -275,6 +275,23 @@ void LargeForkPrepare() { g_large.lock.Lock(); }
 void LargeForkParent() { g_large.lock.Unlock(); }
 void LargeForkChild() { g_large.lock.Unlock(); }
 
+void LargeFlushCache() {
+  Region flushed[kLargeCacheEntries];
+  unsigned n = 0;
+  {
+    SpinLockHolder hold(g_large.lock);
+    for (Region& r : g_large.cache) {
+      if (r.addr != 0) flushed[n++] = r;
+      r = Region{0, 0, 0};
+    }
+    g_large.cached = 0;
+    g_large.cached_bytes = 0;
+  }
+  for (unsigned i = 0; i < n; ++i) {
+    OsUnmap(reinterpret_cast<void*>(flushed[i].addr), flushed[i].size);
+  }
+}
+
 uint64_t LargeOwner(const void* p) {
   SpinLockHolder hold(g_large.lock);
   Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));

@@ -30,6 +30,9 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
 inline constexpr uint64_t kNotLargeOwner = ~uint64_t{0};
 uint64_t LargeOwner(const void* p);
 
+// Unmaps every cached region.
+void LargeFlushCache();
+
 // Frees every live large block of arena `owner`.
 void LargeFreeAllOwnedBy(uint64_t owner);
 

@@ -14,6 +14,8 @@ std::atomic<uint64_t> g_mapped_bytes{0};
 std::atomic<uint64_t> g_mapped_peak_bytes{0};
 std::atomic<uint64_t> g_map_calls{0};
 std::atomic<uint64_t> g_unmap_calls{0};
+std::atomic<uint64_t> g_decommit_calls{0};
+std::atomic<uint64_t> g_decommitted_bytes{0};
 
 void AddMapped(size_t bytes) {
   uint64_t now =
@@ -86,12 +88,23 @@ void* OsRemap(void* addr, size_t old_size, size_t new_size) {
   return p;
 }
 
+void OsDecommit(void* addr, size_t size) {
+  HAK_DCHECK(reinterpret_cast<uintptr_t>(addr) % kPageSize == 0);
+  HAK_DCHECK(size % kPageSize == 0);
+  g_decommit_calls.fetch_add(1, std::memory_order_relaxed);
+  g_decommitted_bytes.fetch_add(size, std::memory_order_relaxed);
+  // Failure leaves the pages committed: wasteful, never incorrect.
+  madvise(addr, size, MADV_DONTNEED);
+}
+
 OsMemoryStats GetOsMemoryStats() {
   return OsMemoryStats{
       g_mapped_bytes.load(std::memory_order_relaxed),
       g_mapped_peak_bytes.load(std::memory_order_relaxed),
       g_map_calls.load(std::memory_order_relaxed),
       g_unmap_calls.load(std::memory_order_relaxed),
+      g_decommit_calls.load(std::memory_order_relaxed),
+      g_decommitted_bytes.load(std::memory_order_relaxed),
   };
 }
 

@@ -24,11 +24,20 @@ void OsUnmap(void* addr, size_t size);
 // unchanged).
 void* OsRemap(void* addr, size_t old_size, size_t new_size);
 
+// Gives the physical pages of [addr, addr + size) (page-aligned) back to
+// the OS while keeping the mapping: madvise(MADV_DONTNEED), so RSS drops at
+// once and the range reads as zeros when next touched. (MADV_FREE would be
+// cheaper to reuse but leaves RSS high until the kernel is short of memory,
+// which is what users of an allocator complain about.)
+void OsDecommit(void* addr, size_t size);
+
 struct OsMemoryStats {
   uint64_t mapped_bytes;
   uint64_t mapped_peak_bytes;
   uint64_t map_calls;
   uint64_t unmap_calls;
+  uint64_t decommit_calls;
+  uint64_t decommitted_bytes;
 };
 OsMemoryStats GetOsMemoryStats();
 

@@ -27,6 +27,10 @@ struct SpanAllocator {
   uint64_t superslabs_empty = 0;
   uint64_t spans_live = 0;
   uint64_t spans_abandoned = 0;
+  // Bytes of free slabs that may hold committed pages (SuperSlab::
+  // dirty_slabs); above HAKMEM_DECOMMIT_BYTES, released spans are
+  // decommitted at once.
+  uint64_t dirty_bytes = 0;
   SlabMeta* abandoned[kNumClasses] = {};
 };
 
@@ -66,6 +70,37 @@ void UnlinkSpan(SlabMeta** head, SlabMeta* m) {
   m->prev = m->next = nullptr;
 }
 
+uint32_t SlabMask(unsigned first, unsigned n) {
+  return (n == 32 ? kAllSlabsFree : (uint32_t{1} << n) - 1) << first;
+}
+
+// The bytes of slab `i` that spans use (slab 0 starts after the header).
+uintptr_t SlabStart(const SuperSlab* ss, unsigned i) {
+  return reinterpret_cast<uintptr_t>(ss) +
+         (i == 0 ? kSuperSlabHeaderSize : i * kSlabSize);
+}
+
+uint64_t DirtyBytes(const SuperSlab* ss, uint32_t mask) {
+  uint64_t bytes = uint64_t{kSlabSize} * __builtin_popcount(mask);
+  return (mask & 1) ? bytes - kSuperSlabHeaderSize : bytes;
+}
+
+// Decommits the dirty free slabs of `ss` in `mask`, one madvise per run.
+void DecommitLocked(SuperSlab* ss, uint32_t mask) {
+  mask &= ss->dirty_slabs;
+  g_spans.dirty_bytes -= DirtyBytes(ss, mask);
+  ss->dirty_slabs &= ~mask;
+  while (mask != 0) {
+    unsigned first = __builtin_ctz(mask);
+    unsigned end = first;
+    while (end < kSlabsPerSuperSlab && (mask >> end) & 1) ++end;
+    uintptr_t start = SlabStart(ss, first);
+    OsDecommit(reinterpret_cast<void*>(start),
+               reinterpret_cast<uintptr_t>(ss) + end * kSlabSize - start);
+    mask &= ~SlabMask(first, end - first);
+  }
+}
+
 SuperSlab* MapSuperSlab() {
   void* mem = OsMapAligned(kSuperSlabSize, kSuperSlabSize);
   if (mem == nullptr) return nullptr;
@@ -84,6 +119,7 @@ SuperSlab* MapSuperSlab() {
 }
 
 void UnmapSuperSlab(SuperSlab* ss) {
+  g_spans.dirty_bytes -= DirtyBytes(ss, ss->dirty_slabs);
   UnlinkSuperSlab(ss);
   ChunkMapSet(ss, false);
   --g_spans.superslabs_mapped;
@@ -105,7 +141,10 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   const SizeClassInfo& info = ClassInfo(cls);
   unsigned n = info.span_slabs;
   if (ss->free_slabs == kAllSlabsFree) --g_spans.superslabs_empty;
-  ss->free_slabs &= ~(((n == 32 ? 0 : uint32_t{1} << n) - 1) << first);
+  uint32_t mask = SlabMask(first, n);
+  ss->free_slabs &= ~mask;
+  g_spans.dirty_bytes -= DirtyBytes(ss, ss->dirty_slabs & mask);
+  ss->dirty_slabs &= ~mask;
   if (ss->free_slabs == 0) UnlinkSuperSlab(ss);
 
   uintptr_t base = reinterpret_cast<uintptr_t>(ss);
@@ -153,7 +192,13 @@ void ReleaseSpanLocked(SlabMeta* m) {
   m->span_slabs = 0;
   for (unsigned i = 1; i < n; ++i) ss->slabs[first + i].head_delta = 0;
   if (ss->free_slabs == 0) LinkSuperSlab(ss);
-  ss->free_slabs |= ((n == 32 ? 0 : uint32_t{1} << n) - 1) << first;
+  uint32_t mask = SlabMask(first, n);
+  ss->free_slabs |= mask;
+  g_spans.dirty_bytes += DirtyBytes(ss, mask & ~ss->dirty_slabs);
+  ss->dirty_slabs |= mask;
+  if (g_spans.dirty_bytes > GetConfig().decommit_bytes) {
+    DecommitLocked(ss, mask);
+  }
   --g_spans.spans_live;
   if (ss->free_slabs == kAllSlabsFree) {
     ++g_spans.superslabs_empty;
@@ -226,6 +271,20 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   return m;
 }
 
+void CollectSpans(bool force) {
+  SpinLockHolder hold(g_spans.lock);
+  SweepAbandonedLocked();
+  for (SuperSlab* ss = g_spans.with_free_slabs; ss != nullptr;) {
+    SuperSlab* next = ss->next;
+    if (force && ss->free_slabs == kAllSlabsFree) {
+      UnmapSuperSlab(ss);
+    } else {
+      DecommitLocked(ss, ss->free_slabs);
+    }
+    ss = next;
+  }
+}
+
 void SpanAllocatorForkPrepare() { g_spans.lock.Lock(); }
 void SpanAllocatorForkParent() { g_spans.lock.Unlock(); }
 void SpanAllocatorForkChild() { g_spans.lock.Unlock(); }
@@ -237,6 +296,7 @@ SpanAllocatorStats GetSpanAllocatorStats() {
       g_spans.superslabs_empty,
       g_spans.spans_live,
       g_spans.spans_abandoned,
+      g_spans.dirty_bytes,
   };
 }
 

@@ -18,8 +18,10 @@ namespace hakmem {
 // list, has used == 0 and nothing carved. nullptr when the OS has no memory.
 SlabMeta* AcquireSpan(unsigned cls, uint64_t owner);
 
-// Gives back a span with used == 0 that is on no list. Empty SuperSlabs
-// beyond the configured cache (HAKMEM_SS_CACHE) are unmapped.
+// Gives back a span with used == 0 that is on no list. While the free
+// slabs that may hold committed pages stay within HAKMEM_DECOMMIT_BYTES,
+// its pages are kept for quick reuse; beyond that it is decommitted at
+// once. Empty SuperSlabs beyond HAKMEM_SS_CACHE are unmapped.
 void ReleaseSpan(SlabMeta* span);
 
 // Hands a span whose owner is exiting (used > 0, on no list) to whoever
@@ -30,6 +32,11 @@ void AbandonSpan(SlabMeta* span);
 // returns nullptr. The span is on no list; its remote-free stack may hold
 // blocks.
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
+
+// Gives back what it can now: drains abandoned spans and releases the
+// empty ones, decommits every free slab; with `force`, also unmaps every
+// empty SuperSlab instead of keeping HAKMEM_SS_CACHE of them.
+void CollectSpans(bool force);
 
 // fork() support: the lock is held across fork so the child never inherits
 // it taken by a thread that does not exist there.
@@ -42,6 +49,7 @@ struct SpanAllocatorStats {
   uint64_t superslabs_cached;  // mapped and empty
   uint64_t spans_live;
   uint64_t spans_abandoned;
+  uint64_t dirty_bytes;  // free slab bytes that may still be committed
 };
 SpanAllocatorStats GetSpanAllocatorStats();
 

@@ -75,8 +75,8 @@ static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
 
 struct SuperSlab {
   uint64_t magic;
-  uint32_t free_slabs;  // bit i set: slab i is free
-  uint32_t index_in_registry;
+  uint32_t free_slabs;   // bit i set: slab i is free
+  uint32_t dirty_slabs;  // bit i set: free slab i may hold committed pages
   SuperSlab* prev;
   SuperSlab* next;
   alignas(64) SlabMeta slabs[kSlabsPerSuperSlab];
