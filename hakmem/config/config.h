@@ -25,7 +25,7 @@ struct Config {
   // HAKMEM_LARGE_CACHE_BYTES: freed large mappings kept for reuse.
   size_t large_cache_bytes = size_t{64} << 20;
   // HAKMEM_SS_CACHE: empty SuperSlabs kept mapped.
-  uint32_t cached_empty_superslabs = 2;
+  uint32_t cached_empty_superslabs = 4;
   // HAKMEM_DECOMMIT_BYTES: free slab memory kept committed for reuse;
   // beyond it, released spans are decommitted (madvise) at once.
   uint64_t decommit_bytes = uint64_t{8} << 20;

@@ -104,9 +104,6 @@ inline void Deallocate(void* p, Layout layout) noexcept {
   return q;
 }
 
-// The number of usable bytes in a live hakmem block (>= its layout's size).
-inline size_t UsableSize(const void* p) noexcept { return hak_usable_size(p); }
-
 }  // namespace hakmem
 
 #endif  // HAKMEM_CXX_ALLOC_H_

@@ -62,6 +62,12 @@ const char* CheckThreadHeap() {
         return e;
       }
     }
+    if (o.spare != nullptr) {
+      if (const char* e = CheckSpan(heap, o.spare, cls, SlabList::kNone)) {
+        return e;
+      }
+      if (o.spare->used != 0) return "spare span is not empty";
+    }
     for (const SlabMeta* m = o.available; m != nullptr; m = m->next) {
       if (const char* e = CheckSpan(heap, m, cls, SlabList::kAvailable)) {
         return e;

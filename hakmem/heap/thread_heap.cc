@@ -220,6 +220,11 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
+  if (SlabMeta* m = o.spare) {
+    o.spare = nullptr;
+    HAK_COUNT(Counter::kSpanFromAvailable);
+    return m;
+  }
   for (int i = 0; i < kFullSpansScanned && o.full_head != nullptr; ++i) {
     SlabMeta* m = o.full_head;
     Unlink(o, m);
@@ -249,6 +254,10 @@ void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   if (m == o.current) return;
   if (m->used == 0) {
     Unlink(o, m);
+    if (o.spare == nullptr) {
+      o.spare = m;
+      return;
+    }
     ReleaseSpan(m);
     HAK_COUNT(Counter::kSpanReleased);
   } else if (m->list == SlabList::kFull) {
@@ -259,6 +268,10 @@ void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
 
 // Gives every span of `o` back (empty) or to adoption (still in use).
 void DisownSpans(OwnedSpans& o) {
+  if (o.spare != nullptr) {
+    ReleaseSpan(o.spare);
+    o.spare = nullptr;
+  }
   if (o.current != nullptr) {
     SlabMeta* m = o.current;
     o.current = nullptr;
@@ -348,6 +361,10 @@ void CollectThreadHeap(bool force) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     FlushBin(heap, cls);
     OwnedSpans& o = heap.spans[cls];
+    if (o.spare != nullptr) {
+      ReleaseSpan(o.spare);
+      o.spare = nullptr;
+    }
     if (force && o.current != nullptr) {
       PushAvailable(o, o.current);
       o.current = nullptr;
@@ -394,6 +411,9 @@ void RemoteFree(SlabMeta* span, void* p) {
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   RemoteFreePush(span, block);
   HAK_COUNT(Counter::kFreeSsRemote);
+  if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
+    RequestAbandonedSweep();
+  }
 }
 
 void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) {

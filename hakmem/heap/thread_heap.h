@@ -42,8 +42,13 @@ struct CacheBin {
 // The spans one thread owns in one class. `current` is the refill source;
 // the others are on `available` (known to have blocks) or `full` (only
 // remote frees can have given them blocks since; visited in rotation).
+// `spare` is one span that emptied, kept back instead of being released so
+// that a class whose footprint wobbles by a span does not take and give
+// back spans (and page faults) over and over; a second one that empties is
+// released.
 struct OwnedSpans {
   SlabMeta* current;
+  SlabMeta* spare;
   SlabMeta* available;
   SlabMeta* full_head;
   SlabMeta* full_tail;

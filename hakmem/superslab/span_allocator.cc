@@ -1,5 +1,7 @@
 #include "hakmem/superslab/span_allocator.h"
 
+#include <atomic>
+#include <initializer_list>
 #include <new>
 
 #include "hakmem/config/config.h"
@@ -32,6 +34,10 @@ struct SpanAllocator {
   // decommitted at once.
   uint64_t dirty_bytes = 0;
   SlabMeta* abandoned[kNumClasses] = {};
+  // Set by frees into abandoned spans (RequestAbandonedSweep): the next
+  // span acquisition drains them, so memory that threads freed after their
+  // owner exited comes back without waiting for a shortage.
+  std::atomic<bool> sweep_requested{false};
 };
 
 ABSL_CONST_INIT SpanAllocator g_spans;
@@ -128,10 +134,11 @@ void UnmapSuperSlab(SuperSlab* ss) {
 }
 
 // The first run of `n` free slabs in `ss`, or -1.
-int FindFreeRun(const SuperSlab* ss, unsigned n) {
+// The first run of `n` slabs that are all set in `slabs`, or -1.
+int FindRun(uint32_t slabs, unsigned n) {
   uint32_t run = n == 32 ? kAllSlabsFree : (uint32_t{1} << n) - 1;
   for (unsigned i = 0; i + n <= kSlabsPerSuperSlab; ++i) {
-    if (((ss->free_slabs >> i) & run) == run) return static_cast<int>(i);
+    if (((slabs >> i) & run) == run) return static_cast<int>(i);
   }
   return -1;
 }
@@ -197,13 +204,31 @@ void ReleaseSpanLocked(SlabMeta* m) {
   g_spans.dirty_bytes += DirtyBytes(ss, mask & ~ss->dirty_slabs);
   ss->dirty_slabs |= mask;
   if (g_spans.dirty_bytes > GetConfig().decommit_bytes) {
+    // Over budget: decommit this span and, for hysteresis, older free
+    // slabs until half the budget is left, so that a workload hovering at
+    // the budget does not pay a madvise per release.
     DecommitLocked(ss, mask);
+    uint64_t target = GetConfig().decommit_bytes / 2;
+    for (SuperSlab* other = g_spans.with_free_slabs;
+         other != nullptr && g_spans.dirty_bytes > target;
+         other = other->next) {
+      DecommitLocked(other, other->free_slabs);
+    }
   }
   --g_spans.spans_live;
   if (ss->free_slabs == kAllSlabsFree) {
     ++g_spans.superslabs_empty;
-    if (g_spans.superslabs_empty > GetConfig().cached_empty_superslabs) {
-      UnmapSuperSlab(ss);
+    // Hysteresis: beyond twice the cache, unmap empty SuperSlabs down to
+    // the cache, so that a footprint that wobbles around the cache size
+    // does not map and unmap over and over.
+    uint32_t cache = GetConfig().cached_empty_superslabs;
+    if (g_spans.superslabs_empty > 2 * cache) {
+      for (SuperSlab* e = g_spans.with_free_slabs;
+           e != nullptr && g_spans.superslabs_empty > cache;) {
+        SuperSlab* next = e->next;
+        if (e->free_slabs == kAllSlabsFree) UnmapSuperSlab(e);
+        e = next;
+      }
     }
   }
 }
@@ -212,6 +237,7 @@ void ReleaseSpanLocked(SlabMeta* m) {
 // adopts them. Before mapping more memory, drain them all and release the
 // ones that became empty, so exited threads' memory is reused first.
 void SweepAbandonedLocked() {
+  g_spans.sweep_requested.store(false, std::memory_order_relaxed);
   for (SlabMeta*& head : g_spans.abandoned) {
     SlabMeta* m = head;
     while (m != nullptr) {
@@ -228,19 +254,42 @@ void SweepAbandonedLocked() {
   }
 }
 
+// Carves from existing SuperSlabs: first from slabs whose pages are still
+// committed (reusing them costs no page faults and leaves decommitted ones
+// alone: in a steady state, no madvise at all), then from any free slabs;
+// in SuperSlabs already in use before empty ones, so that empty ones stay
+// empty and can be returned.
+SlabMeta* CarveFromFreeSlabsLocked(unsigned cls, uint64_t owner) {
+  unsigned n = ClassInfo(cls).span_slabs;
+  for (bool empty_ok : {false, true}) {
+    for (bool committed_only : {true, false}) {
+      for (SuperSlab* ss = g_spans.with_free_slabs; ss != nullptr;
+           ss = ss->next) {
+        if (!empty_ok && ss->free_slabs == kAllSlabsFree) continue;
+        uint32_t slabs = committed_only ? ss->free_slabs & ss->dirty_slabs
+                                        : ss->free_slabs;
+        int first = FindRun(slabs, n);
+        if (first >= 0) return CarveSpan(ss, first, cls, owner);
+      }
+    }
+  }
+  return nullptr;
+}
+
+void SweepIfRequestedLocked() {
+  if (g_spans.sweep_requested.load(std::memory_order_relaxed)) {
+    SweepAbandonedLocked();
+  }
+}
+
 }  // namespace
 
 SlabMeta* AcquireSpan(unsigned cls, uint64_t owner) {
-  unsigned n = ClassInfo(cls).span_slabs;
   SpinLockHolder hold(g_spans.lock);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    for (SuperSlab* ss = g_spans.with_free_slabs; ss != nullptr;
-         ss = ss->next) {
-      int first = FindFreeRun(ss, n);
-      if (first >= 0) return CarveSpan(ss, first, cls, owner);
-    }
-    if (attempt == 0) SweepAbandonedLocked();
-  }
+  SweepIfRequestedLocked();
+  if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
+  SweepAbandonedLocked();
+  if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
   SuperSlab* ss = MapSuperSlab();
   if (ss == nullptr) return nullptr;
   return CarveSpan(ss, 0, cls, owner);
@@ -262,6 +311,7 @@ void AbandonSpan(SlabMeta* span) {
 
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   SpinLockHolder hold(g_spans.lock);
+  SweepIfRequestedLocked();
   SlabMeta* m = g_spans.abandoned[cls];
   if (m == nullptr) return nullptr;
   UnlinkSpan(&g_spans.abandoned[cls], m);
@@ -269,6 +319,12 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   --g_spans.spans_abandoned;
   m->owner.store(owner, std::memory_order_release);
   return m;
+}
+
+void RequestAbandonedSweep() {
+  if (!g_spans.sweep_requested.load(std::memory_order_relaxed)) {
+    g_spans.sweep_requested.store(true, std::memory_order_relaxed);
+  }
 }
 
 void CollectSpans(bool force) {

@@ -33,6 +33,10 @@ void AbandonSpan(SlabMeta* span);
 // blocks.
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
 
+// Called by a free into an abandoned span: asks the next span acquisition
+// to drain abandoned spans and release the empty ones.
+void RequestAbandonedSweep();
+
 // Gives back what it can now: drains abandoned spans and releases the
 // empty ones, decommits every free slab; with `force`, also unmaps every
 // empty SuperSlab instead of keeping HAKMEM_SS_CACHE of them.

@@ -1,0 +1,99 @@
+// Helpers for the tests of hakmem's C++ API: capturing memory-error reports
+// through hak_set_error_handler, recognising hakmem's blocks, statistics.
+#ifndef HAKMEM_CXX_TEST_SUPPORT_H_
+#define HAKMEM_CXX_TEST_SUPPORT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "capi/hakmem.h"
+#include "gtest/gtest.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define HAKMEM_CXX_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HAKMEM_CXX_TEST_TSAN 1
+#endif
+#endif
+
+namespace hakmem_test {
+
+#ifdef HAKMEM_CXX_TEST_TSAN
+inline constexpr bool kTsan = true;
+#else
+inline constexpr bool kTsan = false;
+#endif
+
+// Loop counts for load tests: a tenth under TSan (never less than 1).
+constexpr size_t Scaled(size_t n) { return kTsan ? (n + 9) / 10 : n; }
+
+// While alive, memory errors are recorded here instead of aborting the
+// process (the erring operation then does nothing: the block is leaked).
+// The handler runs inside hak_free and friends: it only stores.
+class ErrorCapture {
+ public:
+  static constexpr int kMax = 16;
+
+  ErrorCapture() { previous_ = hak_set_error_handler(&Handle, this); }
+  ~ErrorCapture() { hak_set_error_handler(previous_, nullptr); }
+  ErrorCapture(const ErrorCapture&) = delete;
+  ErrorCapture& operator=(const ErrorCapture&) = delete;
+
+  int count() const { return count_.load(std::memory_order_acquire); }
+  // The kind of the i-th error (0 if there is none).
+  int kind(int i) const {
+    return i < count() && i < kMax ? kinds_[i] : 0;
+  }
+  const void* ptr(int i) const {
+    return i < count() && i < kMax ? ptrs_[i] : nullptr;
+  }
+
+ private:
+  static void Handle(const hak_error* error, void* context) {
+    auto* self = static_cast<ErrorCapture*>(context);
+    const int i = self->count_.load(std::memory_order_relaxed);
+    if (i < kMax) {
+      self->kinds_[i] = error->kind;
+      self->ptrs_[i] = error->ptr;
+    }
+    self->count_.store(i + 1, std::memory_order_release);
+  }
+
+  hak_error_handler previous_;
+  std::atomic<int> count_{0};
+  int kinds_[kMax] = {};
+  const void* ptrs_[kMax] = {};
+};
+
+// True if `p` is a live block hakmem handed out (hak_usable_size knows it
+// and reports nothing). The test binaries do not replace malloc, so memory
+// from std::allocator or operator new fails this check.
+inline bool IsHakmemBlock(const void* p) {
+  ErrorCapture capture;
+  const size_t usable = hak_usable_size(p);
+  return p != nullptr && capture.count() == 0 && usable > 0;
+}
+
+inline bool IsAligned(const void* p, size_t alignment) {
+  return reinterpret_cast<uintptr_t>(p) % alignment == 0;
+}
+
+inline hak_stats Stats() {
+  hak_stats s{};
+  s.version = HAK_STATS_VERSION;
+  s.size = sizeof s;
+  EXPECT_EQ(hak_stats_get(&s), 0);
+  return s;
+}
+
+// Death tests run in processes that may have threads.
+class DeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+}  // namespace hakmem_test
+
+#endif  // HAKMEM_CXX_TEST_SUPPORT_H_

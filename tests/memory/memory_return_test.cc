@@ -1,0 +1,179 @@
+// Freed memory goes back to the OS: RSS bounds after bursts, large-cache
+// budget, many exiting threads, fragmentation, and no syscalls in a steady
+// state. Bounds, not timings.
+#include <algorithm>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/memory/rss.h"
+
+namespace hakmem_test {
+namespace {
+
+// Allocates `bytes` in blocks of 16..512 B, touching each.
+std::vector<void*> AllocateSmall(size_t bytes, unsigned seed) {
+  std::vector<void*> blocks;
+  size_t total = 0;
+  unsigned x = seed;
+  while (total < bytes) {
+    x = x * 1103515245u + 12345u;
+    size_t size = 16 + (x >> 16) % 497;
+    void* p = hak_malloc(size);
+    if (p == nullptr) break;
+    std::memset(p, 0x5A, size);
+    blocks.push_back(p);
+    total += size;
+  }
+  return blocks;
+}
+
+TEST(MemoryReturnTest, GibibyteOfSmallBlocksIsReturnedAfterFree) {
+  hak_collect(1);
+  size_t start = RssBytes();
+  constexpr int kThreads = 4;
+  std::vector<std::vector<void*>> per_thread(kThreads);
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        per_thread[t] = AllocateSmall(256 * kMiB, 7 + t);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  size_t peak = RssBytes();
+  EXPECT_GT(peak, start + 900 * kMiB) << "the blocks were not all touched";
+  // Free everything from other threads than the ones that allocated
+  // (which have exited: their spans were abandoned).
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (void* p : per_thread[(t + 1) % kThreads]) hak_free(p);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  per_thread.clear();
+  per_thread.shrink_to_fit();
+  // Without hak_collect: a few thousand ordinary calls reclaim it.
+  std::vector<void*> churn;
+  for (int i = 0; i < 5000; ++i) {
+    churn.push_back(hak_malloc(64 + i % 300));
+    if (churn.size() > 100) {
+      hak_free(churn.front());
+      churn.erase(churn.begin());
+    }
+  }
+  for (void* p : churn) hak_free(p);
+  size_t after_churn = RssBytes();
+  EXPECT_LE(after_churn, start + 64 * kMiB)
+      << "start " << start / kMiB << " MiB, peak " << peak / kMiB
+      << " MiB, after churn " << after_churn / kMiB << " MiB";
+  hak_collect(1);
+  size_t after_collect = RssBytes();
+  EXPECT_LE(after_collect, start + 32 * kMiB)
+      << "start " << start / kMiB << " MiB, after collect "
+      << after_collect / kMiB << " MiB";
+}
+
+TEST(MemoryReturnTest, LargeCacheStaysWithinItsBudget) {
+  hak_collect(1);
+  std::vector<void*> burst;
+  for (int i = 0; i < 64; ++i) {
+    size_t size = (1 + i % 8) * kMiB;
+    void* p = hak_malloc(size);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, size);
+    burst.push_back(p);
+  }
+  for (void* p : burst) hak_free(p);
+  hak_stats s = Stats();
+  EXPECT_EQ(s.large_live, 0u);
+  // HAKMEM_LARGE_CACHE_BYTES defaults to 64 MiB; at most 8 regions.
+  EXPECT_LE(s.large_cached, 8u);
+  EXPECT_LE(s.os_mapped_bytes, s.superslabs_live * 2 * kMiB +
+                                   (s.superslabs_cached + 2) * 2 * kMiB +
+                                   64 * kMiB + kMiB);
+}
+
+TEST(MemoryReturnTest, ManyExitingThreadsLeaveBoundedRss) {
+  hak_collect(1);
+  size_t start = RssBytes();
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) {
+      threads.emplace_back([t] {
+        std::vector<void*> blocks = AllocateSmall(4 * kMiB, 100 + t);
+        // Keep a few alive past the thread's exit; free the rest.
+        for (size_t i = 0; i < blocks.size(); ++i) {
+          if (i % 1000 != 0) hak_free(blocks[i]);
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+  }
+  // 64 threads came and went; what they cached and owned must not stay
+  // behind in proportion: each touched 4 MiB (256 MiB in all).
+  size_t after = RssBytes();
+  EXPECT_LE(after, start + 48 * kMiB)
+      << "start " << start / kMiB << " MiB, after " << after / kMiB
+      << " MiB";
+  EXPECT_EQ(Stats().threads_live, 1u);
+}
+
+TEST(MemoryReturnTest, FragmentationStaysWithinOneAndAHalfTimesLive) {
+  hak_collect(1);
+  size_t start = RssBytes();
+  constexpr size_t kSmall = 64, kLarge = 1024;
+  std::vector<void*> small;
+  for (size_t i = 0; i < 256 * kMiB / kSmall; ++i) {
+    small.push_back(hak_malloc(kSmall));
+    std::memset(small.back(), 1, kSmall);
+  }
+  for (size_t i = 0; i < small.size(); i += 2) hak_free(small[i]);
+  size_t live = small.size() / 2 * kSmall;
+  std::vector<void*> large;
+  for (size_t i = 0; i < 192 * kMiB / kLarge; ++i) {
+    large.push_back(hak_malloc(kLarge));
+    std::memset(large.back(), 2, kLarge);
+  }
+  live += large.size() * kLarge;
+  size_t rss = RssBytes() - start;
+  // Fixed overhead stated: 16 MiB (thread caches, span metadata, the
+  // decommit budget).
+  EXPECT_LE(rss, live + live / 2 + 16 * kMiB)
+      << "rss " << rss / kMiB << " MiB, live " << live / kMiB << " MiB";
+  for (size_t i = 1; i < small.size(); i += 2) hak_free(small[i]);
+  for (void* p : large) hak_free(p);
+}
+
+TEST(MemoryReturnTest, SteadyStateMakesNoSystemCalls) {
+  std::vector<void*> ring(4096, nullptr);
+  auto round = [&](unsigned seed) {
+    unsigned x = seed;
+    for (int i = 0; i < 200000; ++i) {
+      x = x * 1103515245u + 12345u;
+      size_t slot = (x >> 8) % ring.size();
+      hak_free(ring[slot]);
+      size_t size = (x >> 20) % 8 == 0 ? 2000 + (x >> 12) % 60000
+                                       : 16 + (x >> 12) % 1000;
+      ring[slot] = hak_malloc(size);
+    }
+  };
+  round(1);  // warm-up
+  round(2);
+  hak_stats before = Stats();
+  round(3);
+  round(4);
+  hak_stats after = Stats();
+  EXPECT_EQ(after.os_map_calls, before.os_map_calls);
+  EXPECT_EQ(after.os_unmap_calls, before.os_unmap_calls);
+  EXPECT_EQ(after.os_decommit_calls, before.os_decommit_calls);
+  for (void* p : ring) hak_free(p);
+}
+
+}  // namespace
+}  // namespace hakmem_test
