@@ -95,25 +95,25 @@ __attribute__((constructor)) void RegisterForkHandlers() {
 
 }  // namespace
 
-void* MallocAboveTiny(size_t size) {
+void* MallocAboveTiny(size_t size) noexcept {
   if (size <= kPoolMaxSize) return PoolAlloc(size);
   if (ABSL_PREDICT_FALSE(size > kMaxRequest)) return NoMemory();
   return LargeAlloc(size, kPageSize, /*zeroed=*/false);
 }
 
-void FreeOutsideSuperSlabs(void* p) {
+void FreeOutsideSuperSlabs(void* p) noexcept {
   if (p == nullptr) return;
   if (ABSL_PREDICT_FALSE(!LargeFree(p))) {
     ReportMemoryError(MemoryError::kInvalidFree, p, "unknown", -1);
   }
 }
 
-void FreeSized(void* p, size_t size) { FreeAlignedSized(p, 0, size); }
+void FreeSized(void* p, size_t size) noexcept { FreeAlignedSized(p, 0, size); }
 
 // Slab blocks must be of exactly the class the request maps to (realloc
 // keeps a block only within its class); large blocks keep their mapping on
 // realloc while the size stays above half of it.
-void FreeAlignedSized(void* p, size_t alignment, size_t size) {
+void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
     SlabMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(span->size_class !=
@@ -136,7 +136,7 @@ void FreeAlignedSized(void* p, size_t alignment, size_t size) {
   FreeOutsideSuperSlabs(p);
 }
 
-void* Calloc(size_t count, size_t size) {
+void* Calloc(size_t count, size_t size) noexcept {
   size_t total;
   if (ABSL_PREDICT_FALSE(__builtin_mul_overflow(count, size, &total))) {
     return NoMemory();
@@ -150,7 +150,7 @@ void* Calloc(size_t count, size_t size) {
   return p;
 }
 
-void* Realloc(void* p, size_t size) {
+void* Realloc(void* p, size_t size) noexcept {
   if (p == nullptr) return Malloc(size);
   if (size == 0) {
     Free(p);
@@ -190,7 +190,7 @@ void* Realloc(void* p, size_t size) {
   return q;
 }
 
-void* AlignedAlloc(size_t alignment, size_t size) {
+void* AlignedAlloc(size_t alignment, size_t size) noexcept {
   if (ABSL_PREDICT_FALSE(alignment == 0 ||
                          (alignment & (alignment - 1)) != 0)) {
     errno = EINVAL;
@@ -203,13 +203,13 @@ void* AlignedAlloc(size_t alignment, size_t size) {
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }
 
-void Collect(bool force) {
+void Collect(bool force) noexcept {
   if (force) CollectThreadHeap(true);
   CollectSpans(force);
   LargeFlushCache();
 }
 
-size_t UsableSize(const void* p) {
+size_t UsableSize(const void* p) noexcept {
   return p == nullptr ? 0 : LiveBlockSize(p);
 }
 

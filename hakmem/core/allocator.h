@@ -24,15 +24,15 @@
 namespace hakmem {
 
 // Out-of-line parts (allocator.cc).
-ABSL_ATTRIBUTE_NOINLINE void* MallocAboveTiny(size_t size);
-ABSL_ATTRIBUTE_NOINLINE void FreeOutsideSuperSlabs(void* p);
+ABSL_ATTRIBUTE_NOINLINE void* MallocAboveTiny(size_t size) noexcept;
+ABSL_ATTRIBUTE_NOINLINE void FreeOutsideSuperSlabs(void* p) noexcept;
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* Malloc(size_t size) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* Malloc(size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(size <= kTinyMaxSize)) return TinyAlloc(size);
   return MallocAboveTiny(size);
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
     HeapFree(p);
     return;
@@ -43,19 +43,19 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) {
 // Frees `p`, which malloc/calloc/realloc returned for `size` bytes (or
 // AlignedAlloc for `alignment` and `size`). A size the block cannot have
 // been allocated with is reported (and the block left alone).
-void FreeSized(void* p, size_t size);
-void FreeAlignedSized(void* p, size_t alignment, size_t size);
+void FreeSized(void* p, size_t size) noexcept;
+void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept;
 
-void* Calloc(size_t count, size_t size);
-void* Realloc(void* p, size_t size);
+void* Calloc(size_t count, size_t size) noexcept;
+void* Realloc(void* p, size_t size) noexcept;
 // `alignment` must be a power of two (else nullptr with EINVAL).
-void* AlignedAlloc(size_t alignment, size_t size);
+void* AlignedAlloc(size_t alignment, size_t size) noexcept;
 // Returns memory to the OS now (see hak_collect in capi/hakmem.h).
-void Collect(bool force);
+void Collect(bool force) noexcept;
 
 // Reports an invalid pointer (and returns 0) unless `p` is nullptr or a
 // live block.
-size_t UsableSize(const void* p);
+size_t UsableSize(const void* p) noexcept;
 
 }  // namespace hakmem
 

@@ -49,11 +49,13 @@ const char* CheckThreadHeap() {
       if (!IsCarvedBlockStart(m, b)) return "cached pointer is not a block";
       FreeBlock* next;
       if (!DecodeIntactLink(b, &next)) return "cached block corrupted";
-      if (++count > bin.count) return "cache longer than its count";
+      if (++count > bin.count()) return "cache longer than its count";
       b = next;
     }
-    if (count != bin.count) return "cache shorter than its count";
-    if (heap.token != 0 && bin.count > bin.capacity) {
+    if (heap.token != 0 && count != bin.count()) {
+      return "cache shorter than its count";
+    }
+    if (heap.token != 0 && bin.count() > bin.capacity) {
       return "cache above its capacity";
     }
     const OwnedSpans& o = heap.spans[cls];

@@ -63,10 +63,12 @@ void SetUpThreadHeap(ThreadHeap& heap) {
   size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     size_t blocks = cache_bytes / ClassBlockSize(cls);
-    heap.bins[cls].capacity = static_cast<uint32_t>(
+    CacheBin& bin = heap.bins[cls];
+    bin.capacity = static_cast<uint32_t>(
         blocks < kMinCacheBlocks ? kMinCacheBlocks
                                  : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
                                                             : blocks);
+    bin.set_count(0);
   }
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
   // A non-null value makes pthread call TearDownThreadHeap at thread exit.
@@ -132,7 +134,7 @@ void ReportCorrupted(const FreeBlock* b, unsigned cls) {
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
 uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
-  HAK_DCHECK(bin.head == nullptr && bin.count == 0);
+  HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
   [[maybe_unused]] Counter source = Counter::kRefillFreeList;
   if (m->free_list == nullptr) {
     DrainRemoteFrees(m);
@@ -189,7 +191,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
     m->carved.store(carved + n, std::memory_order_relaxed);
   }
   m->used += n;
-  bin.count = n;
+  bin.set_count(n);
   HAK_COUNT_N(Counter::kRefillBlocks, n);
   return n;
 }
@@ -203,11 +205,11 @@ FreeBlock* PopChecked(CacheBin& bin, unsigned cls) {
   if (!DecodeIntactLink(b, &next)) {
     ReportCorrupted(b, cls);
     bin.head = nullptr;
-    bin.count = 0;
+    bin.set_count(0);
     return nullptr;
   }
   bin.head = next;
-  --bin.count;
+  ++bin.room;
   return b;
 }
 
@@ -298,7 +300,7 @@ void FlushBin(ThreadHeap& heap, unsigned cls) {
 
 void ScavengeIdleBins(ThreadHeap& heap) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    if (heap.recent_refills[cls] == 0 && heap.bins[cls].count != 0) {
+    if (heap.recent_refills[cls] == 0 && heap.bins[cls].head != nullptr) {
       FlushBin(heap, cls);
     }
     heap.recent_refills[cls] = 0;
@@ -314,6 +316,7 @@ void TearDownThreadHeap(void*) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     FlushBin(heap, cls);
     heap.bins[cls].capacity = 0;
+    heap.bins[cls].set_count(0);
     DisownSpans(heap.spans[cls]);
   }
   heap.token = 0;
@@ -323,7 +326,7 @@ void TearDownThreadHeap(void*) {
 
 }  // namespace
 
-void* RefillAndAlloc(unsigned cls) {
+void* RefillAndAlloc(unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
@@ -387,24 +390,25 @@ void CollectThreadHeap(bool force) {
   }
 }
 
-void SpillCache(unsigned cls) {
+void SpillCache(unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
   CacheBin& bin = heap.bins[cls];
   HAK_COUNT(Counter::kSpill);
   uint32_t keep = bin.capacity / 2;
-  while (bin.count > keep) {
+  while (bin.count() > keep) {
     FreeBlock* b = PopChecked(bin, cls);
     if (b == nullptr) break;
     ReturnToSpan(heap, b);
   }
 }
 
-void RemoteFree(SlabMeta* span, void* p) {
+void RemoteFree(SlabMeta* span, void* p) noexcept {
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(block);
   // Atomic, so that of two threads freeing the same block at once exactly
   // one succeeds and the other is reported before pushing it again.
-  if (__atomic_exchange_n(&block->key, key, __ATOMIC_RELAXED) == key) {
+  if (kDetection &&
+      __atomic_exchange_n(&block->key, key, __ATOMIC_RELAXED) == key) {
     ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
     return;
   }
@@ -416,17 +420,17 @@ void RemoteFree(SlabMeta* span, void* p) {
   }
 }
 
-void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) {
+void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
   ReportCorrupted(block, cls);
   HAK_COUNT(Counter::kCacheDropped);
   CacheBin& bin = tls_heap.bins[cls];
   bin.head = nullptr;
-  bin.count = 0;
+  bin.set_count(0);
   return RefillAndAlloc(cls);
 }
 
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
-                         const void* p) {
+                         const void* p) noexcept {
   // A free slab (nothing carved) has no class; report the pointer alone.
   HAK_COUNT(Counter::kFreeRejected);
   bool carved = span->carved.load(std::memory_order_relaxed) != 0;

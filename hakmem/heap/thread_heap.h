@@ -33,10 +33,16 @@
 
 namespace hakmem {
 
+// A LIFO of free blocks. Instead of its length it keeps `room`, the pushes
+// left before it overflows (capacity + 1 - length), so that the free fast
+// path is one decrement-and-test.
 struct CacheBin {
   FreeBlock* head;
-  uint32_t count;
+  uint32_t room;
   uint32_t capacity;  // from HAKMEM_TCACHE_BYTES; spill above it
+
+  uint32_t count() const { return capacity + 1 - room; }
+  void set_count(uint32_t n) { room = capacity + 1 - n; }
 };
 
 // The spans one thread owns in one class. `current` is the refill source;
@@ -71,18 +77,18 @@ struct ThreadHeap {
 extern __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
 
 // Slow paths (thread_heap.cc).
-ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls);
-ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls);
-ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p);
+ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls) noexcept;
+ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls) noexcept;
+ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p) noexcept;
 // A cached block was written to after it was freed: reported; the cache is
 // dropped (leaked) and refilled.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
-    unsigned cls, FreeBlock* block);
+    unsigned cls, FreeBlock* block) noexcept;
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
-    MemoryError error, const SlabMeta* span, const void* p);
+    MemoryError error, const SlabMeta* span, const void* p) noexcept;
 
 // A block of class `cls`, or nullptr with errno = ENOMEM.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
   CacheBin& bin = tls_heap.bins[cls];
   FreeBlock* block = bin.head;
   if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(cls);
@@ -91,8 +97,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
     return AllocAfterCorruptedCache(cls, block);
   }
   bin.head = next;
-  --bin.count;
-  block->key = 0;  // live blocks never hold their free key
+  ++bin.room;
+  if (kDetection) block->key = 0;  // live blocks never hold their free key
   AsanUnpoison(block, ClassBlockSize(cls));
   HAK_COUNT(Counter::kAllocCacheHit);
   return block;
@@ -100,9 +106,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) {
 
 // Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
 // reported and, if the program goes on, the block is left alone.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
   SlabMeta* span = SpanMetaOf(p);
-  if (ABSL_PREDICT_FALSE(!IsCarvedBlockStart(span, p))) {
+  if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(span, p))) {
     ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
     return;
   }
@@ -113,18 +119,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) {
   }
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(block);
-  if (ABSL_PREDICT_FALSE(block->key == key)) {
+  if (kDetection && ABSL_PREDICT_FALSE(block->key == key)) {
     ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
     return;
   }
   unsigned cls = span->size_class;
   CacheBin& bin = tls_heap.bins[cls];
   SetEncodedLink(block, bin.head, key);
-  block->key = key;
+  if (kDetection) block->key = key;
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   bin.head = block;
   HAK_COUNT(Counter::kFreeTlsSll);
-  if (ABSL_PREDICT_FALSE(++bin.count > bin.capacity)) SpillCache(cls);
+  if (ABSL_PREDICT_FALSE(--bin.room == 0)) SpillCache(cls);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block

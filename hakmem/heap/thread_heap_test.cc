@@ -27,7 +27,7 @@ TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   for (void* p : blocks) {
     FreeBlock(p);
-    ASSERT_LE(tls_heap.bins[kClass].count, tls_heap.bins[kClass].capacity);
+    ASSERT_LE(tls_heap.bins[kClass].count(), tls_heap.bins[kClass].capacity);
   }
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   // HAKMEM_TCACHE_BYTES (64K by default) over 48-byte blocks, capped.

@@ -6,7 +6,7 @@
 
 namespace hakmem {
 
-void* PoolAlloc(size_t size) {
+void* PoolAlloc(size_t size) noexcept {
   HAK_DCHECK(size > kTinyMaxSize && size <= kPoolMaxSize);
   return HeapAlloc(PoolClassOf(size));
 }

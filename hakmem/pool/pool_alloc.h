@@ -9,7 +9,7 @@
 namespace hakmem {
 
 // kTinyMaxSize < `size` <= kPoolMaxSize. nullptr with errno = ENOMEM.
-void* PoolAlloc(size_t size);
+void* PoolAlloc(size_t size) noexcept;
 
 }  // namespace hakmem
 

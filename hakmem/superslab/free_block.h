@@ -27,7 +27,15 @@
 
 #include "absl/base/attributes.h"
 
+// Detection of memory errors is part of every normal build. The only build
+// without it is --config=nodetect (HAKMEM_DETECTION=0), which exists to
+// measure what detection costs (bench/RESULTS.md); nothing else uses it.
+#ifndef HAKMEM_DETECTION
+#define HAKMEM_DETECTION 1
+#endif
 namespace hakmem {
+
+inline constexpr bool kDetection = HAKMEM_DETECTION != 0;
 
 struct FreeBlock {
   uintptr_t link;  // encoded in owner lists, plain in remote-free stacks
@@ -45,13 +53,17 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(const void* block) {
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetEncodedLink(FreeBlock* b,
                                                         FreeBlock* next,
                                                         uint64_t key) {
-  b->link = reinterpret_cast<uintptr_t>(next) ^ key;
+  b->link = reinterpret_cast<uintptr_t>(next) ^ (kDetection ? key : 0);
 }
 
 // Decodes the link of `b` (in an owner list) into *next; false when the
 // block was written to since it was freed.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeIntactLink(const FreeBlock* b,
                                                           FreeBlock** next) {
+  if (!kDetection) {
+    *next = reinterpret_cast<FreeBlock*>(b->link);
+    return true;
+  }
   uint64_t key = FreeKey(b);
   uintptr_t n = b->link ^ key;
   *next = reinterpret_cast<FreeBlock*>(n);

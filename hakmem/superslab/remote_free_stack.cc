@@ -14,7 +14,7 @@ void DrainRemoteFrees(SlabMeta* m) {
     m->free_list = b;
     ++m->free_count;
     --m->used;
-    if (next != nullptr &&
+    if (kDetection && next != nullptr &&
         !(InSuperSlab(next) && SpanMetaOf(next) == m &&
           IsCarvedBlockStart(m, next) && next->key == FreeKey(next))) {
       ReportMemoryError(MemoryError::kCorruptedFreeList, b,

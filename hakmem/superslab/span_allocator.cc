@@ -160,7 +160,8 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   uintptr_t end = base + (first + n) * kSlabSize;
   SlabMeta* head = &ss->slabs[first];
   for (unsigned i = 1; i < n; ++i) {
-    ss->slabs[first + i].head_delta = static_cast<uint8_t>(i);
+    ss->slabs[first + i].head_offset =
+        static_cast<uint16_t>(i * sizeof(SlabMeta));
   }
   head->start = start;
   head->block_size = info.block_size;
@@ -170,7 +171,7 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   head->carved.store(0, std::memory_order_relaxed);
   head->size_class = static_cast<uint8_t>(cls);
   head->span_slabs = static_cast<uint8_t>(n);
-  head->head_delta = 0;
+  head->head_offset = 0;
   head->list = SlabList::kNone;
   head->free_list = nullptr;
   head->free_count = 0;
@@ -197,7 +198,7 @@ void ReleaseSpanLocked(SlabMeta* m) {
   // With nothing carved, every pointer into the span fails validation.
   m->carved.store(0, std::memory_order_relaxed);
   m->span_slabs = 0;
-  for (unsigned i = 1; i < n; ++i) ss->slabs[first + i].head_delta = 0;
+  for (unsigned i = 1; i < n; ++i) ss->slabs[first + i].head_offset = 0;
   if (ss->free_slabs == 0) LinkSuperSlab(ss);
   uint32_t mask = SlabMask(first, n);
   ss->free_slabs |= mask;

@@ -58,8 +58,9 @@ struct alignas(64) SlabMeta {
   std::atomic<uint32_t> carved;
   uint8_t size_class;
   uint8_t span_slabs;  // head: slabs in the span; free slab: 0
-  uint8_t head_delta;  // this slab's index minus its head's (0 for a head)
   SlabList list;
+  // Bytes from the span head's metadata to this one's (0 for a head).
+  uint16_t head_offset;
 
   // --- Written by remote frees, and owner-only state that the owner
   // touches only on refills and spills: kept off the line every free reads.
@@ -94,7 +95,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SpanMetaOf(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   SlabMeta* m = &SuperSlabOf(p)->slabs[(a >> kSlabShift) &
                                        (kSlabsPerSuperSlab - 1)];
-  return m - m->head_delta;
+  return reinterpret_cast<SlabMeta*>(reinterpret_cast<char*>(m) -
+                                     m->head_offset);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {

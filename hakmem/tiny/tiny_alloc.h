@@ -13,7 +13,7 @@
 namespace hakmem {
 
 // `size` <= kTinyMaxSize. nullptr with errno = ENOMEM on failure.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* TinyAlloc(size_t size) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* TinyAlloc(size_t size) noexcept {
   return HeapAlloc(TinyClassOf(size));
 }
 
