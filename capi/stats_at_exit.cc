@@ -1,7 +1,13 @@
 // HAKMEM_STATS=1 (or json) prints hakmem's statistics to stderr when the
 // program exits, so that anyone can confirm that hakmem really was the
 // allocator: an LD_PRELOAD that silently failed shows no output at all.
-#include <cstdio>
+//
+// Many programs close stderr in an exit handler of their own (gnulib's
+// close_stdout: sort, xz, coreutils) that runs before this one, so the
+// report goes to a duplicate of fd 2 taken at start-up.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "capi/stats_print.h"
@@ -9,17 +15,26 @@
 
 namespace {
 
+int g_stats_fd = -1;
+
 void PrintStatsAtExit() {
-  hakmem::PrintStats(stderr, hakmem::GetConfig().stats_at_exit ==
-                                 hakmem::StatsOutput::kJson);
+  char buf[4096];
+  size_t len = hakmem::FormatStats(
+      buf, sizeof(buf),
+      hakmem::GetConfig().stats_at_exit == hakmem::StatsOutput::kJson);
+  for (size_t off = 0; off < len;) {
+    ssize_t n = write(g_stats_fd, buf + off, len - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
 }
 
 // Reading the configuration here also reports bad HAKMEM_* variables at
 // start-up rather than at the first allocation that needs them.
 __attribute__((constructor)) void RegisterStatsAtExit() {
-  if (hakmem::GetConfig().stats_at_exit != hakmem::StatsOutput::kNone) {
-    std::atexit(PrintStatsAtExit);
-  }
+  if (hakmem::GetConfig().stats_at_exit == hakmem::StatsOutput::kNone) return;
+  g_stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (g_stats_fd >= 0) std::atexit(PrintStatsAtExit);
 }
 
 }  // namespace

@@ -1,14 +1,40 @@
 #include "capi/stats_print.h"
 
 #include <cinttypes>
+#include <cstdarg>
 #include <cstdint>
 
 #include "capi/hakmem.h"
 #include "hakmem/core/stats.h"
 
 namespace hakmem {
+namespace {
 
-int PrintStats(FILE* out, bool json) {
+// Appends to a fixed buffer, truncating (never overflowing).
+class Appender {
+ public:
+  Appender(char* buf, size_t size) : buf_(buf), size_(size) {
+    if (size_ != 0) buf_[0] = '\0';
+  }
+  void Add(const char* format, ...) __attribute__((format(printf, 2, 3))) {
+    if (len_ + 1 >= size_) return;
+    va_list args;
+    va_start(args, format);
+    int n = std::vsnprintf(buf_ + len_, size_ - len_, format, args);
+    va_end(args);
+    if (n > 0) len_ = len_ + n < size_ ? len_ + n : size_ - 1;
+  }
+  size_t length() const { return len_; }
+
+ private:
+  char* buf_;
+  size_t size_;
+  size_t len_ = 0;
+};
+
+}  // namespace
+
+size_t FormatStats(char* buf, size_t size, bool json) {
   struct hak_stats s;
   s.version = HAK_STATS_VERSION;
   s.size = sizeof(s);
@@ -21,6 +47,9 @@ int PrintStats(FILE* out, bool json) {
       {"os_mapped_peak_bytes", s.os_mapped_peak_bytes},
       {"os_map_calls", s.os_map_calls},
       {"os_unmap_calls", s.os_unmap_calls},
+      {"os_decommit_calls", s.os_decommit_calls},
+      {"os_decommitted_bytes", s.os_decommitted_bytes},
+      {"free_slab_dirty_bytes", s.free_slab_dirty_bytes},
       {"superslabs_live", s.superslabs_live},
       {"superslabs_cached", s.superslabs_cached},
       {"slabs_live", s.slabs_live},
@@ -29,30 +58,38 @@ int PrintStats(FILE* out, bool json) {
       {"large_live_bytes", s.large_live_bytes},
       {"large_cached", s.large_cached},
       {"threads_live", s.threads_live},
-      {"os_decommit_calls", s.os_decommit_calls},
-      {"os_decommitted_bytes", s.os_decommitted_bytes},
-      {"free_slab_dirty_bytes", s.free_slab_dirty_bytes},
   };
-  bool ok = true;
-  if (json) ok &= std::fputs("{\"hakmem\":{", out) >= 0;
-  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); ++i) {
-    ok &= (json ? std::fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "",
-                               rows[i].name, rows[i].value)
-                : std::fprintf(out, "hakmem: %-22s %" PRIu64 "\n",
-                               rows[i].name, rows[i].value)) >= 0;
-  }
   CounterValue counters[64];
   size_t n = GetCounters(counters, 64);
-  if (json) ok &= std::fputs(n ? "},\"counters\":{" : "", out) >= 0;
-  for (size_t i = 0; i < n && i < 64; ++i) {
-    ok &= (json ? std::fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "",
-                               counters[i].name, counters[i].value)
-                : std::fprintf(out, "hakmem: counter %-22s %" PRIu64 "\n",
-                               counters[i].name, counters[i].value)) >= 0;
+  if (n > 64) n = 64;
+
+  Appender out(buf, size);
+  if (json) out.Add("{\"hakmem\":{");
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); ++i) {
+    if (json) {
+      out.Add("%s\"%s\":%" PRIu64, i ? "," : "", rows[i].name, rows[i].value);
+    } else {
+      out.Add("hakmem: %-22s %" PRIu64 "\n", rows[i].name, rows[i].value);
+    }
   }
-  if (json) ok &= std::fputs("}}\n", out) >= 0;
-  ok &= std::fflush(out) == 0;
-  return ok ? 0 : -1;
+  if (json && n != 0) out.Add("},\"counters\":{");
+  for (size_t i = 0; i < n; ++i) {
+    if (json) {
+      out.Add("%s\"%s\":%" PRIu64, i ? "," : "", counters[i].name,
+              counters[i].value);
+    } else {
+      out.Add("hakmem: counter %-22s %" PRIu64 "\n", counters[i].name,
+              counters[i].value);
+    }
+  }
+  if (json) out.Add("}}\n");
+  return out.length();
+}
+
+int PrintStats(FILE* out, bool json) {
+  char buf[4096];
+  FormatStats(buf, sizeof(buf), json);
+  return std::fputs(buf, out) >= 0 && std::fflush(out) == 0 ? 0 : -1;
 }
 
 }  // namespace hakmem

@@ -186,6 +186,11 @@ int ParseConfig(const char* const* env, Config* out) {
 
 const Config& GetConfig() {
   if (!g_config_state.ready.load(std::memory_order_acquire)) {
+    // Before libc has set up `environ` (allocations from .preinit_array or
+    // the dynamic loader), the defaults apply but are not kept: the first
+    // call after that reads the environment.
+    static constexpr Config kDefaults{};
+    if (environ == nullptr) return kDefaults;
     SpinLockHolder hold(g_config_state.lock);
     if (!g_config_state.ready.load(std::memory_order_relaxed)) {
       ParseConfig(environ, &g_config_state.config);

@@ -51,7 +51,7 @@ namespace internal {
 
 // A block of `layout`.
 [[nodiscard]] inline Result<void*> Allocate(Layout layout) noexcept {
-  void* p = false
+  void* p = layout.over_aligned()
                 ? hak_aligned_alloc(layout.align(), layout.size())
                 : hak_malloc(layout.size());
   if (p == nullptr) return Error::kOutOfMemory;

@@ -148,6 +148,10 @@ TEST(AllocatorTest, OverAlignedElements) {
     ASSERT_TRUE(IsAligned(&pages.back(), 4096));
   }
   EXPECT_EQ(pages[9].value, 9u);
+  Vector<Page> big(100);  // 400 KiB: the large tier
+  EXPECT_TRUE(IsAligned(big.data(), 4096));
+  big.clear();
+  big.shrink_to_fit();
   lines.clear();
   lines.shrink_to_fit();
   list.clear();

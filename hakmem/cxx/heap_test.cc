@@ -4,6 +4,7 @@
 // through hak_set_error_handler, and the owner-thread rule.
 #include "hakmem/cxx/heap.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -238,6 +239,32 @@ TEST(HeapBoxTest, DestroyedOnAnotherThreadBeforeTheHeap) {
     boxes.clear();  // hak_free from a non-owner thread
     pages.Reset();
   }).join();
+  EXPECT_EQ(Counted::live, 0);
+  EXPECT_EQ(errors.count(), 0) << "kind " << errors.kind(0);
+}
+
+TEST(HeapBoxTest, DroppedOnAnotherThreadWhileTheOwnerWorks) {
+  // Boxes dying on another thread go through hak_free (the remote-free
+  // path), never the owner's free list, so the owner may keep allocating
+  // from the same size class at the same time.
+  ErrorCapture errors;
+  Heap heap = Heap::Create().value();
+  const int n = static_cast<int>(Scaled(20000));
+  std::vector<HeapBox<Counted>> boxes;
+  for (int i = 0; i < n; ++i) boxes.push_back(heap.MakeBox<Counted>(i));
+  std::atomic<bool> done{false};
+  std::thread dropper([&boxes, &done] {
+    boxes.clear();
+    done.store(true, std::memory_order_release);
+  });
+  std::vector<HeapBox<Counted>> mine;
+  int rounds = 0;
+  while (!done.load(std::memory_order_acquire) || rounds < 100) {
+    for (int i = 0; i < 50; ++i) mine.push_back(heap.MakeBox<Counted>(-i));
+    mine.clear();
+    ++rounds;
+  }
+  dropper.join();
   EXPECT_EQ(Counted::live, 0);
   EXPECT_EQ(errors.count(), 0) << "kind " << errors.kind(0);
 }

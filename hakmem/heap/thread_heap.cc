@@ -1,5 +1,6 @@
 #include "hakmem/heap/thread_heap.h"
 
+#include <limits.h>
 #include <pthread.h>
 
 #include <cerrno>
@@ -55,6 +56,13 @@ void SetUpProcess() {
     FatalError("pthread_key_create failed: cannot track thread exit");
   }
   g_process.ready.store(true, std::memory_order_release);
+}
+
+// Whether the thread is past pthread's last round of key destructors: a
+// heap set up now would never be torn down, so each refill hands its span
+// straight back (see RefillAndAlloc).
+bool PastLastExitRound(const ThreadHeap& heap) {
+  return heap.teardowns >= PTHREAD_DESTRUCTOR_ITERATIONS;
 }
 
 void SetUpThreadHeap(ThreadHeap& heap) {
@@ -313,6 +321,7 @@ void ScavengeIdleBins(ThreadHeap& heap) {
 // PTHREAD_DESTRUCTOR_ITERATIONS rounds).
 void TearDownThreadHeap(void*) {
   ThreadHeap& heap = tls_heap;
+  ++heap.teardowns;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     FlushBin(heap, cls);
     heap.bins[cls].capacity = 0;
@@ -342,6 +351,11 @@ void* RefillAndAlloc(unsigned cls) noexcept {
         if (FreeBlock* block = PopChecked(bin, cls)) {
           block->key = 0;
           AsanUnpoison(block, ClassBlockSize(cls));
+          // Past the last destructor round nothing would give this
+          // thread's spans back: do it now, keeping only the block.
+          if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
+            TearDownThreadHeap(nullptr);
+          }
           return block;
         }
         continue;  // corrupted and dropped: take more
