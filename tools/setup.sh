@@ -8,6 +8,9 @@ packages=(
   bazel-bootstrap default-jdk-headless  # the build (Bazel 4.2.3, offline)
   clang lld libclang-rt-14-dev          # compiler, linker, sanitizers
   libgtest-dev libbenchmark-dev libabsl-dev libfuzzer-14-dev
+  valgrind python3                      # benchmarks: callgrind, the runner
+  libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4  # allocators compared
+  sqlite3 git gcc g++ perl xz-utils  # real programs under LD_PRELOAD (tests/dropin)
 )
 
 missing=()
