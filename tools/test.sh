@@ -24,5 +24,7 @@ for config in "" asan ubsan tsan; do
   failed=$((failed + f))
   ((rc == 0)) || status=1
 done
+# hakmem as a dependency of another Bazel workspace (examples/consumer).
+if tools/consumer_test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 echo "${passed} passed, ${failed} failed"
 exit "$status"

@@ -44,6 +44,9 @@ struct alignas(64) Line {
 struct alignas(4096) Page {
   uint64_t value;
 };
+struct alignas(65536) Chunk {
+  uint64_t value;
+};
 
 struct StringHash {
   size_t operator()(const String& s) const {
@@ -148,8 +151,8 @@ TEST(AllocatorTest, OverAlignedElements) {
     ASSERT_TRUE(IsAligned(&pages.back(), 4096));
   }
   EXPECT_EQ(pages[9].value, 9u);
-  Vector<Page> big(100);  // 400 KiB: the large tier
-  EXPECT_TRUE(IsAligned(big.data(), 4096));
+  Vector<Chunk> big(5);  // 320 KiB aligned to 64 KiB: the large tier
+  EXPECT_TRUE(IsAligned(big.data(), 65536));
   big.clear();
   big.shrink_to_fit();
   lines.clear();

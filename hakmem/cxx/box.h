@@ -262,7 +262,7 @@ using FreeOf = decltype(std::declval<const A&>().Free());
 
 // Allocates a T from `alloc` (a callable Layout -> Result<void*> with a
 // Free() that returns how to release its blocks) and constructs it from
-// `args`. An exception from T's constructor frees the block and propagates.
+// `args` (T(args...), or T{args...} for an aggregate). An exception from T's constructor frees the block and propagates.
 // Shared by MakeBox and hakmem::Heap.
 template <typename T, typename A, typename... Args>
 Result<Box<T, FreeOf<A>>> MakeIn(const A& alloc, Args&&... args) {
@@ -274,7 +274,13 @@ Result<Box<T, FreeOf<A>>> MakeIn(const A& alloc, Args&&... args) {
 #if defined(__cpp_exceptions)
   try {
 #endif
-    T* p = ::new (*block) std::remove_cv_t<T>(std::forward<Args>(args)...);
+    using U = std::remove_cv_t<T>;
+    T* p;
+    if constexpr (std::is_constructible_v<U, Args&&...>) {
+      p = ::new (*block) U(std::forward<Args>(args)...);
+    } else {  // an aggregate: MakeBox<Point>(1, 2) (C++17 needs braces)
+      p = ::new (*block) U{std::forward<Args>(args)...};
+    }
     return B::FromRaw(p, std::move(free));
 #if defined(__cpp_exceptions)
   } catch (...) {

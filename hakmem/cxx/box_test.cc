@@ -139,6 +139,19 @@ TEST(BoxTest, ReleaseAndFromRawRoundTrip) {
   EXPECT_EQ(errors.count(), 0);
 }
 
+TEST(BoxTest, AggregatesFromTheirMembers) {
+  struct Point {
+    int x, y;
+    std::string name;
+  };
+  Box<Point> p = MakeBox<Point>(1, 2, "p");
+  EXPECT_EQ(p->x, 1);
+  EXPECT_EQ(p->y, 2);
+  EXPECT_EQ(p->name, "p");
+  Box<Point> zero = MakeBox<Point>();
+  EXPECT_EQ(zero->x, 0);
+}
+
 TEST(BoxTest, ConstObjects) {
   Box<const std::string> b = MakeBox<const std::string>("c");
   EXPECT_EQ(*b, "c");

@@ -10,3 +10,19 @@ cxx=$(command -v clang++ || echo /usr/bin/clang++)
   -Xclang -verify -Xclang -verify-ignore-unexpected=note \
   hakmem/cxx/compile_fail_checks.cc
 echo "compile-time checks passed"
+
+# The API also compiles without exceptions (MakeBox etc. abort instead of
+# throwing) and without RTTI.
+"$cxx" -std=c++17 -fsyntax-only -Wall -Werror -I. -fno-exceptions -fno-rtti \
+  -x c++ - <<'CC'
+#include "hakmem/hakmem.h"
+void f() {
+  hakmem::Box<int[]> a = hakmem::MakeBox<int[]>(3);
+  hakmem::Heap h = hakmem::Heap::Create().value();
+  hakmem::HeapBox<int> b = h.MakeBox<int>(1);
+  hakmem::HeapResource r(h);
+  std::pmr::vector<int> v(hakmem::GlobalResource());
+  (void)a; (void)b;
+}
+CC
+echo "compiles without exceptions and RTTI"

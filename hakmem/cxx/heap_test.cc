@@ -43,7 +43,7 @@ static_assert(!std::is_convertible_v<HeapBox<int>, Box<int>>);
 Layout L(size_t size, size_t align) { return *Layout::FromSizeAlign(size, align); }
 
 struct Counted {
-  static inline int live = 0;
+  static inline std::atomic<int> live{0};
   explicit Counted(int v) : v(v) { ++live; }
   ~Counted() { --live; }
   int v;
