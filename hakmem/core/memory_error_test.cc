@@ -1,10 +1,13 @@
 // Memory errors that the release build detects and reports (then aborts).
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
+#include "hakmem/error/memory_error.h"
 #include "hakmem/size_class/size_class.h"
 
 namespace hakmem {
@@ -109,6 +112,112 @@ TEST_F(MemoryErrorDeathTest, SizedFreeLargerThanTheBlock) {
         FreeSized(p, 4096);
       },
       "invalid sized free");
+}
+
+TEST_F(MemoryErrorDeathTest, ReportPolicyLogsAndGoesOn) {
+  // The death-test child is a fresh process that inherits this variable.
+  setenv("HAKMEM_ON_ERROR", "report", 1);
+  EXPECT_EXIT(
+      {
+        void* p = Malloc(40);
+        Free(p);
+        Free(p);  // reported, then ignored
+        void* q = Malloc(40);
+        Free(q);
+        std::exit(q != nullptr ? 7 : 1);
+      },
+      ::testing::ExitedWithCode(7), "hakmem: double free: ptr=0x");
+  unsetenv("HAKMEM_ON_ERROR");
+}
+
+// Records reported errors instead of aborting; the erring operations then
+// do nothing.
+class ErrorLog {
+ public:
+  ErrorLog() { SetMemoryErrorHandler(&ErrorLog::Record, this); }
+  ~ErrorLog() { SetMemoryErrorHandler(nullptr, nullptr); }
+  std::vector<MemoryError> errors;
+
+ private:
+  static void Record(const MemoryErrorReport& report, void* self) {
+    static_cast<ErrorLog*>(self)->errors.push_back(report.error);
+  }
+};
+
+TEST(MemoryErrorTest, FreeAgainAfterTheSlabWasReusedByAnotherClass) {
+  ErrorLog log;
+  // Fill whole spans of 16-byte blocks, free them all (the spans go back to
+  // the SuperSlabs), then carve the same memory for 48-byte blocks.
+  std::vector<void*> small;
+  for (int i = 0; i < 20000; ++i) small.push_back(Malloc(16));
+  for (void* p : small) Free(p);
+  Collect(/*force=*/true);
+  std::vector<void*> larger;
+  for (int i = 0; i < 20000; ++i) larger.push_back(Malloc(48));
+  auto [lo, hi] = std::minmax_element(small.begin(), small.end());
+  size_t in_old_range = 0;
+  for (void* q : larger) in_old_range += q >= *lo && q <= *hi;
+  ASSERT_GT(in_old_range, 1000u) << "the slabs were not reused";
+  std::vector<bool> live(small.size());
+  size_t reused = 0;
+  for (size_t i = 0; i < small.size(); ++i) {
+    // A stale pointer that is exactly a live new block cannot be told from
+    // a valid free (that is the ABA case every allocator has): skip those.
+    for (void* q : larger) {
+      if (q == small[i]) live[i] = true;
+    }
+  }
+  for (size_t i = 0; i < small.size(); ++i) {
+    if (live[i]) continue;
+    Free(small[i]);
+    ++reused;
+  }
+  // Every stale free was reported (interior pointer, double free or not a
+  // block at all), none was taken.
+  EXPECT_EQ(log.errors.size(), reused);
+  for (void* q : larger) Free(q);
+  EXPECT_EQ(log.errors.size(), reused);
+}
+
+TEST(MemoryErrorTest, WriteIntoAFreedBlockIsDetectedNotFollowed) {
+  ErrorLog log;
+  for (size_t size : {size_t{32}, size_t{3000}}) {
+    log.errors.clear();
+    void* keep = Malloc(size);  // keeps the class's span alive
+    auto* p = static_cast<uintptr_t*>(Malloc(size));
+    Free(p);
+    p[0] = 0x4141414141414141;  // use after free: clobbers the link
+    // The next allocations of the class pop p, find it corrupted, report
+    // and drop the cache instead of following the link.
+    std::vector<void*> got;
+    for (int i = 0; i < 4; ++i) got.push_back(Malloc(size));
+    ASSERT_EQ(log.errors.size(), 1u) << size;
+    EXPECT_EQ(log.errors[0], MemoryError::kCorruptedFreeList);
+    for (void* q : got) {
+      EXPECT_NE(q, nullptr);
+      EXPECT_NE(q, p);
+      Free(q);
+    }
+    Free(keep);
+    EXPECT_EQ(log.errors.size(), 1u);
+  }
+}
+
+TEST(MemoryErrorTest, SizedAndAlignedFreesWithTheWrongSize) {
+  ErrorLog log;
+  void* p = Malloc(100);      // class 112
+  FreeSized(p, 20);           // maps to another class
+  void* q = AlignedAlloc(4096, 100);
+  FreeAlignedSized(q, 16, 100);  // not how it was allocated
+  void* big = Malloc(1 << 20);
+  FreeSized(big, 100000);     // a pool size for a large block
+  ASSERT_EQ(log.errors.size(), 3u);
+  for (MemoryError e : log.errors) EXPECT_EQ(e, MemoryError::kSizeMismatch);
+  // The blocks were left alone: freeing them properly works.
+  FreeSized(p, 100);
+  FreeAlignedSized(q, 4096, 100);
+  FreeSized(big, 1 << 20);
+  EXPECT_EQ(log.errors.size(), 3u);
 }
 
 TEST(MemoryErrorTest, ValidFreesAreNotReported) {
