@@ -15,9 +15,11 @@
 //
 // In the owner's lists (thread caches, slab free lists) the link is stored
 // xor-ed with the key. Popping a block checks that its key is intact and
-// that the decoded link is 16-byte aligned: the key's low bit is set, so a
-// link overwritten by a use-after-free write (zeroes, a pointer, most data)
-// decodes to a misaligned address and is reported instead of followed.
+// that the decoded link is 16-byte aligned. So a use-after-free write into
+// the first 16 bytes is reported instead of followed: always when it
+// touches the key; when it replaces only the link, always for zeroes or a
+// pointer (the key's low bit is set, so they decode misaligned) and for 15
+// in 16 other values (the low four bits of the secret decide).
 // Remote-free stacks hold plain links (the producers only know the block);
 // the owner validates each one as it drains them.
 #ifndef HAKMEM_SUPERSLAB_FREE_BLOCK_H_
