@@ -67,7 +67,7 @@ FreeBlock* TakeOne(SlabMeta* m) {
     if (carved == m->capacity) return nullptr;
     b = reinterpret_cast<FreeBlock*>(m->start +
                                      uintptr_t{carved} * m->block_size);
-    m->carved.store(carved + 1, std::memory_order_relaxed);
+    SetCarved(m, carved + 1);
   }
   ++m->used;
   return b;

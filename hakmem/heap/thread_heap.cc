@@ -196,7 +196,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
       b->key = key;
       b = next;
     }
-    m->carved.store(carved + n, std::memory_order_relaxed);
+    SetCarved(m, carved + n);
   }
   m->used += n;
   bin.set_count(n);

@@ -116,6 +116,7 @@ SuperSlab* MapSuperSlab() {
   ss->free_slabs = kAllSlabsFree;
   for (SlabMeta& m : ss->slabs) {
     m.owner.store(kNoOwner, std::memory_order_relaxed);
+    m.head = &m;
   }
   ChunkMapSet(ss, true);
   ++g_spans.superslabs_mapped;
@@ -160,18 +161,16 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   uintptr_t end = base + (first + n) * kSlabSize;
   SlabMeta* head = &ss->slabs[first];
   for (unsigned i = 1; i < n; ++i) {
-    ss->slabs[first + i].head_offset =
-        static_cast<uint16_t>(i * sizeof(SlabMeta));
+    ss->slabs[first + i].head = head;
   }
   head->start = start;
   head->block_size = info.block_size;
-  head->block_reciprocal = static_cast<uint32_t>(
-      ((uint64_t{1} << 32) + info.block_size - 1) / info.block_size);
+  head->divisor_magic = UINT64_MAX / info.block_size + 1;
   head->capacity = static_cast<uint32_t>((end - start) / info.block_size);
-  head->carved.store(0, std::memory_order_relaxed);
+  SetCarved(head, 0);
   head->size_class = static_cast<uint8_t>(cls);
   head->span_slabs = static_cast<uint8_t>(n);
-  head->head_offset = 0;
+  head->head = head;
   head->list = SlabList::kNone;
   head->free_list = nullptr;
   head->free_count = 0;
@@ -196,9 +195,11 @@ void ReleaseSpanLocked(SlabMeta* m) {
                base + (first + n) * kSlabSize - m->start);
   m->owner.store(kNoOwner, std::memory_order_relaxed);
   // With nothing carved, every pointer into the span fails validation.
-  m->carved.store(0, std::memory_order_relaxed);
+  SetCarved(m, 0);
   m->span_slabs = 0;
-  for (unsigned i = 1; i < n; ++i) ss->slabs[first + i].head_offset = 0;
+  for (unsigned i = 1; i < n; ++i) {
+    ss->slabs[first + i].head = &ss->slabs[first + i];
+  }
   if (ss->free_slabs == 0) LinkSuperSlab(ss);
   uint32_t mask = SlabMask(first, n);
   ss->free_slabs |= mask;

@@ -34,7 +34,7 @@ TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
     EXPECT_EQ(m->start % 16, 0u);
     // Every slab of the span leads back to the head; pointers validate only
     // once carved.
-    m->carved.store(m->capacity);
+    SetCarved(m, m->capacity);
     for (uint32_t i = 0; i < m->capacity; i += 7) {
       void* block = reinterpret_cast<void*>(m->start + i * m->block_size);
       ASSERT_EQ(SpanMetaOf(block), m);
@@ -43,7 +43,7 @@ TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
         ASSERT_FALSE(IsCarvedBlockStart(m, static_cast<char*>(block) + 16));
       }
     }
-    m->carved.store(0);
+    SetCarved(m, 0);
     EXPECT_FALSE(IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start)));
     ReleaseSpan(m);
   }

@@ -49,18 +49,23 @@ struct alignas(64) SlabMeta {
   // --- Read by every free. Written when the span is carved, adopted or
   // released, and `carved` on refills: rarely.
   std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
-  uintptr_t start;              // address of block 0
+  SlabMeta* head;   // the span's first slab's metadata (itself for a head)
+  uintptr_t start;  // address of block 0
+  // ceil(2^64 / block_size): offset is a multiple of block_size exactly
+  // when offset * divisor_magic (mod 2^64) < divisor_magic, for offsets
+  // below 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct
+  // computation", 2019).
+  uint64_t divisor_magic;
   uint32_t block_size;
-  uint32_t block_reciprocal;  // ceil(2^32 / block_size): offset -> index
-  uint32_t capacity;          // blocks that fit in the span
-  // Blocks bump-carved so far (only grows while the span lives). Atomic
-  // because remote frees read it to validate pointers.
+  uint32_t capacity;  // blocks that fit in the span
+  // Blocks bump-carved so far, and the same in bytes (only grow while the
+  // span lives). Atomic because remote frees read them to validate
+  // pointers; set together with SetCarved.
   std::atomic<uint32_t> carved;
+  std::atomic<uint32_t> carved_bytes;
   uint8_t size_class;
   uint8_t span_slabs;  // head: slabs in the span; free slab: 0
   SlabList list;
-  // Bytes from the span head's metadata to this one's (0 for a head).
-  uint16_t head_offset;
 
   // --- Written by remote frees, and owner-only state that the owner
   // touches only on refills and spills: kept off the line every free reads.
@@ -93,10 +98,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline SuperSlab* SuperSlabOf(const void* p) {
 // The metadata of the span holding `p` (p must be inside a SuperSlab).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SpanMetaOf(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  SlabMeta* m = &SuperSlabOf(p)->slabs[(a >> kSlabShift) &
-                                       (kSlabsPerSuperSlab - 1)];
-  return reinterpret_cast<SlabMeta*>(reinterpret_cast<char*>(m) -
-                                     m->head_offset);
+  return SuperSlabOf(p)
+      ->slabs[(a >> kSlabShift) & (kSlabsPerSuperSlab - 1)]
+      .head;
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
@@ -104,15 +108,19 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
 }
 
 // Whether `p` is the start of a block carved from the span (not an
-// interior pointer, not past the carved part). Exact: for offsets < 2^21
-// and block sizes < 2^19, multiplying by the rounded-up reciprocal gives
-// the true quotient of every multiple of block_size.
+// interior pointer, not past the carved part): one compare with the carved
+// bytes and one multiply-compare for divisibility. The first bounds the
+// offset below 2^21, where the divisibility test is exact.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
                                                             const void* p) {
   uint64_t offset = reinterpret_cast<uintptr_t>(p) - m->start;
-  uint64_t index = (offset * m->block_reciprocal) >> 32;
-  return index * m->block_size == offset &&
-         index < m->carved.load(std::memory_order_relaxed);
+  return offset < m->carved_bytes.load(std::memory_order_relaxed) &&
+         offset * m->divisor_magic < m->divisor_magic;
+}
+
+inline void SetCarved(SlabMeta* m, uint32_t blocks) {
+  m->carved.store(blocks, std::memory_order_relaxed);
+  m->carved_bytes.store(blocks * m->block_size, std::memory_order_relaxed);
 }
 
 }  // namespace hakmem

@@ -1,0 +1,143 @@
+"""Tests of tools/bench_runner.py without running any benchmark: parsing the
+benchmarks' reports, catching runs served by the wrong allocator, the
+tables, the targets and the chart."""
+
+import unittest
+import xml.etree.ElementTree as ElementTree
+
+from tools import bench_runner as runner
+
+LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
+MIMALLOC = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+HAKMEM_SO = "/tmp/bench/libhakmem.so"
+
+
+def report(malloc_from=LIBC, served="absent", value="2.5e+07"):
+    return (f"larson threads=2\nresult larson {value} ops/s\n"
+            f"peak_rss_kib 7000\nminor_faults 1200\n"
+            f"malloc_from {malloc_from}\nhakmem_blocks_served {served}\n")
+
+
+def row(label, unit, target, values):
+    case = runner.Case(label, "larson", (), target=target)
+    return runner.Row(label, unit, values, case)
+
+
+class ParseRunTest(unittest.TestCase):
+
+    def test_reads_every_line(self):
+        run = runner.parse_run(report(HAKMEM_SO, "80182"))
+        self.assertEqual(run.results, {"larson": (2.5e7, "ops/s")})
+        self.assertEqual(run.peak_rss_kib, 7000)
+        self.assertEqual(run.minor_faults, 1200)
+        self.assertEqual(run.malloc_from, HAKMEM_SO)
+        self.assertEqual(run.hakmem_blocks_served, 80182)
+
+    def test_absent_hakmem_is_none(self):
+        self.assertIsNone(runner.parse_run(report()).hakmem_blocks_served)
+
+
+class CheckAllocatorTest(unittest.TestCase):
+
+    def check(self, allocator, library, text):
+        runner.check_allocator(allocator, library, runner.parse_run(text))
+
+    def test_accepts_runs_served_as_labelled(self):
+        self.check("glibc", None, report())
+        self.check("mimalloc", MIMALLOC, report(MIMALLOC))
+
+    def test_hakmem_must_be_loaded(self):
+        with self.assertRaisesRegex(runner.WrongAllocator, "absent"):
+            self.check("hakmem", HAKMEM_SO, report(HAKMEM_SO))
+
+    def test_hakmem_must_have_served_blocks(self):
+        with self.assertRaisesRegex(runner.WrongAllocator, "0 blocks"):
+            self.check("hakmem", HAKMEM_SO, report(HAKMEM_SO, "0"))
+
+    def test_hakmem_must_not_serve_other_labels(self):
+        with self.assertRaisesRegex(runner.WrongAllocator, "hakmem loaded"):
+            self.check("glibc", None, report(LIBC, "10"))
+
+    def test_malloc_must_come_from_the_preloaded_library(self):
+        with self.assertRaisesRegex(runner.WrongAllocator, "libc.so.6"):
+            self.check("mimalloc", MIMALLOC, report(LIBC))
+        with self.assertRaisesRegex(runner.WrongAllocator, "mimalloc"):
+            self.check("glibc", None, report(MIMALLOC))
+
+
+class TablesTest(unittest.TestCase):
+
+    def test_metric_labels(self):
+        larson = runner.larson(2)
+        self.assertEqual(runner.metric_label(larson, "larson"), "larson 2T")
+        self.assertEqual(runner.metric_label(larson, "larson_by_cpu_time"),
+                         "larson 2T by_cpu_time")
+        tiny = runner.Case("bench_tiny", "bench_tiny", ())
+        self.assertEqual(runner.metric_label(tiny, "lifo_8B"),
+                         "bench_tiny lifo_8B")
+
+    def test_markdown_columns_line_up(self):
+        table = runner.markdown_table(["a", "bb"], [["long label", "1"]])
+        lines = table.splitlines()
+        self.assertEqual(len({len(line) for line in lines}), 1)
+        self.assertEqual(lines[1], "|------------|---:|")
+
+    def test_medians_and_ratios(self):
+        speed = row("larson 2T", "ops/s", "throughput", {
+            "mimalloc": [2e7, 4e7, 3e7], "hakmem": [3e7, 3e7, 3e7]})
+        medians = runner.medians_table([speed], ["hakmem", "mimalloc"])
+        self.assertIn("30.00 ±0%", medians)
+        self.assertIn("30.00 ±33%", medians)
+        ratios = runner.ratio_table([speed], ["hakmem"], ["mimalloc"])
+        self.assertIn("1.00x", ratios)
+
+    def test_ratios_pair_runs_of_one_round(self):
+        # hakmem is half as fast in two rounds of three; the load changed
+        # from round to round, which the medians' ratio (1.0) mixes in and
+        # the paired ratio does not.
+        speed = row("larson", "ops/s", None, {
+            "mimalloc": [4e7, 1e7, 2e7], "hakmem": [2e7, 0.5e7, 3e7]})
+        self.assertEqual(speed.ratio("hakmem", "mimalloc"), 0.5)
+
+
+class TargetsTest(unittest.TestCase):
+
+    def test_time_throughput_and_rss_targets(self):
+        tiny = row("tiny", "ns/pair", "time", {
+            "hakmem": [5.0], "mimalloc": [4.0], "glibc": [10.0]})
+        larson = row("larson", "ops/s", "throughput", {
+            "hakmem": [3e7], "mimalloc": [2e7], "glibc": [1e7]})
+        rss = row("larson", "MiB", None, {
+            "hakmem": [13.0], "mimalloc": [10.0], "glibc": [9.0]})
+        checks = runner.target_lines([tiny, larson], [rss],
+                                     ["glibc", "hakmem", "mimalloc"])
+        self.assertEqual([met for met, _ in checks], [False, True, False])
+        self.assertIn("1.25x mimalloc's time", checks[0][1])
+        self.assertIn("1.30x", checks[2][1])
+
+    def test_no_targets_without_hakmem_and_mimalloc(self):
+        self.assertEqual(runner.target_lines([], [], ["glibc", "hakmem"]), [])
+
+
+class ChartTest(unittest.TestCase):
+
+    def test_bars_and_lines_are_well_formed_svg(self):
+        allocators = ["hakmem", "mimalloc"]
+        for name in ("quick", "threads"):
+            profile = runner.profiles(4)[name]
+            speed = [runner.Row(c.label, "ops/s",
+                                {"hakmem": [2e7], "mimalloc": [1e7]}, c,
+                                c.binary)
+                     for c in profile.cases]
+            rss = [runner.Row(c.label, "MiB",
+                              {"hakmem": [5.0], "mimalloc": [4.0]}, c)
+                   for c in profile.cases]
+            svg = runner.chart(name, profile, speed, rss, allocators,
+                               "mimalloc", "2 CPUs")
+            root = ElementTree.fromstring(svg)
+            self.assertTrue(root.tag.endswith("svg"))
+            self.assertIn("hakmem", svg)
+
+
+if __name__ == "__main__":
+    unittest.main()
