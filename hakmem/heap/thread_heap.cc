@@ -139,6 +139,44 @@ void ReportCorrupted(const FreeBlock* b, unsigned cls) {
                     static_cast<int>(cls));
 }
 
+// Moves up to `want` blocks of the span's free list into the (empty) cache
+// bin; returns how many. Each link is checked before it is followed unless
+// the whole list is taken (then the pops check them). A corrupted block
+// ends the bin before it, and it and the rest of the list are leaked: they
+// stay counted in `used`, so they are never handed out again.
+uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin& bin) {
+  if (m->free_count <= want) {
+    uint32_t n = m->free_count;
+    bin.head = m->free_list;
+    m->free_list = nullptr;
+    m->free_count = 0;
+    return n;
+  }
+  FreeBlock* last = nullptr;
+  FreeBlock* b = m->free_list;
+  uint32_t n = 0;
+  while (n < want) {
+    FreeBlock* next;
+    if (!DecodeIntactLink(b, &next)) {
+      ReportCorrupted(b, m->size_class);
+      m->used += m->free_count - n;  // leaked: b and everything after it
+      m->free_count = n;
+      b = nullptr;
+      break;
+    }
+    last = b;
+    b = next;
+    ++n;
+  }
+  if (n != 0) {
+    bin.head = m->free_list;
+    SetEncodedLink(last, nullptr, FreeKey(last));
+  }
+  m->free_list = b;
+  m->free_count -= n;
+  return n;
+}
+
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
 uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
@@ -151,30 +189,9 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
   uint32_t n = 0;
   if (m->free_list != nullptr) {
     HAK_COUNT(source);
-    bin.head = m->free_list;
-    if (m->free_count <= want) {
-      n = m->free_count;
-      m->free_list = nullptr;
-      m->free_count = 0;
-    } else {
-      // Split after `want` blocks, checking each link before following it.
-      FreeBlock* last = m->free_list;
-      FreeBlock* rest;
-      for (n = 1;; ++n) {
-        if (!DecodeIntactLink(last, &rest)) {
-          ReportCorrupted(last, m->size_class);
-          rest = nullptr;  // leak the remainder of the list
-          m->free_count = n;
-          break;
-        }
-        if (n == want) break;
-        last = rest;
-      }
-      SetEncodedLink(last, nullptr, FreeKey(last));
-      m->free_list = rest;
-      m->free_count -= n;
-    }
-  } else {
+    n = TakeFromFreeList(m, want, bin);
+  }
+  if (n == 0) {
     uint32_t carved = m->carved.load(std::memory_order_relaxed);
     n = m->capacity - carved < want ? m->capacity - carved : want;
     if (n == 0) return 0;

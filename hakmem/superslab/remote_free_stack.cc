@@ -9,19 +9,21 @@ namespace hakmem {
 void DrainRemoteFrees(SlabMeta* m) {
   FreeBlock* b = RemoteFreeTakeAll(m);
   while (b != nullptr) {
-    auto* next = reinterpret_cast<FreeBlock*>(b->link);
-    SetEncodedLink(b, m->free_list, FreeKey(b));
-    m->free_list = b;
-    ++m->free_count;
-    --m->used;
-    if (kDetection && next != nullptr &&
-        !(InSuperSlab(next) && SpanMetaOf(next) == m &&
-          IsCarvedBlockStart(m, next) && next->key == FreeKey(next))) {
+    FreeBlock* next;
+    bool intact = DecodeIntactLink(b, &next) &&
+                  (next == nullptr ||
+                   (InSuperSlab(next) && SpanMetaOf(next) == m &&
+                    IsCarvedBlockStart(m, next)));
+    if (!intact) {
       ReportMemoryError(MemoryError::kCorruptedFreeList, b,
                         m->size_class < kNumTinyClasses ? "tiny" : "pool",
                         m->size_class);
       return;
     }
+    SetEncodedLink(b, m->free_list, FreeKey(b));
+    m->free_list = b;
+    ++m->free_count;
+    --m->used;
     b = next;
   }
 }

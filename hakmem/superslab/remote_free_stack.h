@@ -13,8 +13,9 @@ namespace hakmem {
 
 inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
+  uint64_t key = FreeKey(block);
   do {
-    block->link = reinterpret_cast<uintptr_t>(head);
+    SetEncodedLink(block, head, key);
   } while (!m->remote_head.compare_exchange_weak(
       head, block, std::memory_order_release, std::memory_order_relaxed));
 }
@@ -28,9 +29,11 @@ inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
 }
 
 // Moves the span's remote frees onto its free list (owner, or the span
-// allocator for abandoned spans). Each link is validated before it is
-// followed: a block written to after its remote free is reported, and the
-// rest of that stack is leaked rather than trusted.
+// allocator for abandoned spans). Links are encoded as in the owner's lists
+// (free_block.h), and each is validated before it is followed (intact key,
+// aligned, a carved block of this span): a block written to after its
+// remote free is reported and, with the rest of that stack, leaked (left
+// counted in `used`) rather than trusted or handed out.
 void DrainRemoteFrees(SlabMeta* m);
 
 }  // namespace hakmem

@@ -1,0 +1,46 @@
+// ops_fuzz: valid operation sequences on hakmem's C ABI.
+//
+// The input is a sequence of operations (valid_ops.h): malloc, calloc,
+// realloc, aligned alloc, free and sized frees of sizes across all tiers,
+// bursts, and the failure contract. Every block holds a pattern of its own
+// that is checked before it is freed or reallocated; every result is
+// checked against the model (heap_model.h); after each operation the
+// thread's heap must pass hakmem::CheckThreadHeap(); and hakmem must report
+// no error at all (error_log.h aborts on any report). Everything is freed
+// at the end of each input.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+
+#include "fuzz/byte_reader.h"
+#include "fuzz/error_log.h"
+#include "fuzz/fuzz_support.h"
+#include "fuzz/heap_model.h"
+#include "fuzz/valid_ops.h"
+
+namespace {
+
+constexpr int kMaxOps = 512;
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::InstallErrorLog();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::ByteReader in(data, size);
+  fuzz::HeapModel heap;
+  for (int op = 0; op < kMaxOps && !in.empty(); ++op) {
+    uint8_t opcode = in.Byte();
+    fuzz::RunValidOp(opcode, in, heap, /*holder=*/-1);
+    char where[48];
+    std::snprintf(where, sizeof(where), "operation %d (opcode %u)", op,
+                  opcode % fuzz::kNumValidOps);
+    fuzz::CheckHeap(where);
+  }
+  heap.FreeAll(-1);
+  fuzz::CheckHeap("freeing every block");
+  return 0;
+}
