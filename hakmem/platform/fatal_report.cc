@@ -78,27 +78,29 @@ class LineBuffer {
   size_t len_ = 0;
 };
 
+// Writes "hakmem: <formatted>\n" to stderr.
+void WriteReport(const char* format, va_list args) {
+  LineBuffer line;
+  line.Put("hakmem: ");
+  line.VFormat(format, args);
+  line.WriteLine();
+}
+
 }  // namespace
 
 void FatalError(const char* format, ...) {
-  LineBuffer line;
-  line.Put("hakmem: ");
   va_list args;
   va_start(args, format);
-  line.VFormat(format, args);
+  WriteReport(format, args);
   va_end(args);
-  line.WriteLine();
   abort();
 }
 
 void Warn(const char* format, ...) {
-  LineBuffer line;
-  line.Put("hakmem: ");
   va_list args;
   va_start(args, format);
-  line.VFormat(format, args);
+  WriteReport(format, args);
   va_end(args);
-  line.WriteLine();
 }
 
 void FatalInvariant(const char* condition, const char* file, int line) {
