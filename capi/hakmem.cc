@@ -21,7 +21,7 @@ struct CErrorHandler {
 };
 CErrorHandler g_c_error_handler;
 
-void CallCErrorHandler(const hakmem::MemoryErrorReport& report, void* slot) {
+void CallCErrorHandler(const hakmem::internal::MemoryErrorReport& report, void* slot) {
   const auto* c = static_cast<const CErrorHandler*>(slot);
   struct hak_error error;
   error.kind = static_cast<enum hak_error_kind>(report.error);
@@ -37,37 +37,37 @@ void CallCErrorHandler(const hakmem::MemoryErrorReport& report, void* slot) {
 
 extern "C" {
 
-void* hak_malloc(size_t size) { return hakmem::Malloc(size); }
+void* hak_malloc(size_t size) { return hakmem::internal::Malloc(size); }
 
-void hak_free(void* ptr) { hakmem::Free(ptr); }
+void hak_free(void* ptr) { hakmem::internal::Free(ptr); }
 
-void hak_free_sized(void* ptr, size_t size) { hakmem::FreeSized(ptr, size); }
+void hak_free_sized(void* ptr, size_t size) { hakmem::internal::FreeSized(ptr, size); }
 
 void* hak_calloc(size_t count, size_t size) {
-  return hakmem::Calloc(count, size);
+  return hakmem::internal::Calloc(count, size);
 }
 
-void* hak_realloc(void* ptr, size_t size) { return hakmem::Realloc(ptr, size); }
+void* hak_realloc(void* ptr, size_t size) { return hakmem::internal::Realloc(ptr, size); }
 
 void* hak_aligned_alloc(size_t alignment, size_t size) {
-  return hakmem::AlignedAlloc(alignment, size);
+  return hakmem::internal::AlignedAlloc(alignment, size);
 }
 
-size_t hak_usable_size(const void* ptr) { return hakmem::UsableSize(ptr); }
+size_t hak_usable_size(const void* ptr) { return hakmem::internal::UsableSize(ptr); }
 
 void hak_free_aligned_sized(void* ptr, size_t alignment, size_t size) {
-  hakmem::FreeAlignedSized(ptr, alignment, size);
+  hakmem::internal::FreeAlignedSized(ptr, alignment, size);
 }
 
 uint32_t hak_version(void) { return HAKMEM_VERSION; }
 
 hak_error_handler hak_set_error_handler(hak_error_handler handler,
                                         void* context) {
-  hakmem::SetMemoryErrorHandler(nullptr, nullptr);
+  hakmem::internal::SetMemoryErrorHandler(nullptr, nullptr);
   hak_error_handler previous = g_c_error_handler.handler;
   g_c_error_handler = CErrorHandler{handler, context};
   if (handler != nullptr) {
-    hakmem::SetMemoryErrorHandler(CallCErrorHandler, &g_c_error_handler);
+    hakmem::internal::SetMemoryErrorHandler(CallCErrorHandler, &g_c_error_handler);
   }
   return previous;
 }
@@ -78,7 +78,7 @@ int hak_stats_get(struct hak_stats* out) {
     errno = EINVAL;
     return -1;
   }
-  hakmem::AllocatorStats s = hakmem::GetAllocatorStats();
+  hakmem::internal::AllocatorStats s = hakmem::internal::GetAllocatorStats();
   struct hak_stats full;
   full.version = out->version;
   full.size = out->size < sizeof(full) ? out->size : sizeof(full);
@@ -102,15 +102,15 @@ int hak_stats_get(struct hak_stats* out) {
   return 0;
 }
 
-// hak_heap is an opaque name for hakmem::Arena.
-static_assert(sizeof(hakmem::Arena*) == sizeof(hak_heap*), "");
+// hak_heap is an opaque name for hakmem::internal::Arena.
+static_assert(sizeof(hakmem::internal::Arena*) == sizeof(hak_heap*), "");
 
 hak_heap* hak_heap_create(void) {
-  return reinterpret_cast<hak_heap*>(hakmem::Arena::Create());
+  return reinterpret_cast<hak_heap*>(hakmem::internal::Arena::Create());
 }
 
 void* hak_heap_malloc(hak_heap* heap, size_t size) {
-  return reinterpret_cast<hakmem::Arena*>(heap)->Alloc(size, 0);
+  return reinterpret_cast<hakmem::internal::Arena*>(heap)->Alloc(size, 0);
 }
 
 void* hak_heap_aligned_alloc(hak_heap* heap, size_t alignment, size_t size) {
@@ -118,24 +118,24 @@ void* hak_heap_aligned_alloc(hak_heap* heap, size_t alignment, size_t size) {
     errno = EINVAL;
     return nullptr;
   }
-  return reinterpret_cast<hakmem::Arena*>(heap)->Alloc(size, alignment);
+  return reinterpret_cast<hakmem::internal::Arena*>(heap)->Alloc(size, alignment);
 }
 
 void hak_heap_free(hak_heap* heap, void* ptr) {
-  reinterpret_cast<hakmem::Arena*>(heap)->Free(ptr);
+  reinterpret_cast<hakmem::internal::Arena*>(heap)->Free(ptr);
 }
 
 void hak_heap_destroy(hak_heap* heap) {
-  if (heap != nullptr) reinterpret_cast<hakmem::Arena*>(heap)->Destroy();
+  if (heap != nullptr) reinterpret_cast<hakmem::internal::Arena*>(heap)->Destroy();
 }
 
 int hak_collect(int force) {
-  hakmem::Collect(force != 0);
+  hakmem::internal::Collect(force != 0);
   return 0;
 }
 
 int hak_stats_print(void* out) {
-  return hakmem::PrintStats(static_cast<FILE*>(out), /*json=*/false);
+  return hakmem::internal::PrintStats(static_cast<FILE*>(out), /*json=*/false);
 }
 
 }  // extern "C"

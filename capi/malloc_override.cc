@@ -16,15 +16,15 @@
 
 namespace {
 
-using hakmem::kPageSize;
+using hakmem::internal::kPageSize;
 
 bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // operator new: retry through the new-handler, then throw (C++ [new.delete]).
 void* NewOrThrow(size_t size, size_t alignment) {
   for (;;) {
-    void* p = alignment <= 16 ? hakmem::Malloc(size)
-                              : hakmem::AlignedAlloc(alignment, size);
+    void* p = alignment <= 16 ? hakmem::internal::Malloc(size)
+                              : hakmem::internal::AlignedAlloc(alignment, size);
     if (ABSL_PREDICT_TRUE(p != nullptr)) return p;
     std::new_handler handler = std::get_new_handler();
     if (handler == nullptr) throw std::bad_alloc();
@@ -42,16 +42,16 @@ void* NewOrNull(size_t size, size_t alignment) noexcept {
 
 }  // namespace
 
-HAK_EXPORT void* malloc(size_t size) noexcept { return hakmem::Malloc(size); }
+HAK_EXPORT void* malloc(size_t size) noexcept { return hakmem::internal::Malloc(size); }
 
-HAK_EXPORT void free(void* p) noexcept { hakmem::Free(p); }
+HAK_EXPORT void free(void* p) noexcept { hakmem::internal::Free(p); }
 
 HAK_EXPORT void* calloc(size_t count, size_t size) noexcept {
-  return hakmem::Calloc(count, size);
+  return hakmem::internal::Calloc(count, size);
 }
 
 HAK_EXPORT void* realloc(void* p, size_t size) noexcept {
-  return hakmem::Realloc(p, size);
+  return hakmem::internal::Realloc(p, size);
 }
 
 HAK_EXPORT void* reallocarray(void* p, size_t count, size_t size) noexcept {
@@ -60,7 +60,7 @@ HAK_EXPORT void* reallocarray(void* p, size_t count, size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  return hakmem::Realloc(p, total);
+  return hakmem::internal::Realloc(p, total);
 }
 
 HAK_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) noexcept {
@@ -70,7 +70,7 @@ HAK_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) noexcep
     return EINVAL;
   }
   int saved = errno;
-  void* p = hakmem::AlignedAlloc(alignment, size);
+  void* p = hakmem::internal::AlignedAlloc(alignment, size);
   if (p == nullptr) {
     int error = errno;
     errno = saved;
@@ -82,7 +82,7 @@ HAK_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) noexcep
 
 HAK_EXPORT void* aligned_alloc(size_t alignment, size_t size) noexcept {
   // EINVAL for an alignment that is not a power of two (C17, glibc 2.38).
-  return hakmem::AlignedAlloc(alignment, size);
+  return hakmem::internal::AlignedAlloc(alignment, size);
 }
 
 HAK_EXPORT void* memalign(size_t alignment, size_t size) noexcept {
@@ -95,11 +95,11 @@ HAK_EXPORT void* memalign(size_t alignment, size_t size) noexcept {
   if (!IsPowerOfTwo(alignment)) {
     alignment = alignment <= 16 ? 16 : size_t{1} << (64 - __builtin_clzll(alignment));
   }
-  return hakmem::AlignedAlloc(alignment, size);
+  return hakmem::internal::AlignedAlloc(alignment, size);
 }
 
 HAK_EXPORT void* valloc(size_t size) noexcept {
-  return hakmem::AlignedAlloc(kPageSize, size);
+  return hakmem::internal::AlignedAlloc(kPageSize, size);
 }
 
 HAK_EXPORT void* pvalloc(size_t size) noexcept {
@@ -108,15 +108,15 @@ HAK_EXPORT void* pvalloc(size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  return hakmem::AlignedAlloc(kPageSize, rounded == 0 ? kPageSize : rounded);
+  return hakmem::internal::AlignedAlloc(kPageSize, rounded == 0 ? kPageSize : rounded);
 }
 
-HAK_EXPORT size_t malloc_usable_size(void* p) noexcept { return hakmem::UsableSize(p); }
+HAK_EXPORT size_t malloc_usable_size(void* p) noexcept { return hakmem::internal::UsableSize(p); }
 
-HAK_EXPORT void free_sized(void* p, size_t size) noexcept { hakmem::FreeSized(p, size); }
+HAK_EXPORT void free_sized(void* p, size_t size) noexcept { hakmem::internal::FreeSized(p, size); }
 
 HAK_EXPORT void free_aligned_sized(void* p, size_t alignment, size_t size) noexcept {
-  hakmem::FreeAlignedSized(p, alignment, size);
+  hakmem::internal::FreeAlignedSized(p, alignment, size);
 }
 
 // --- C++: every replaceable operator new and delete ---
@@ -149,40 +149,40 @@ HAK_CXX_EXPORT void* operator new[](size_t size, std::align_val_t al,
   return NewOrNull(size, static_cast<size_t>(al));
 }
 
-HAK_CXX_EXPORT void operator delete(void* p) noexcept { hakmem::Free(p); }
-HAK_CXX_EXPORT void operator delete[](void* p) noexcept { hakmem::Free(p); }
+HAK_CXX_EXPORT void operator delete(void* p) noexcept { hakmem::internal::Free(p); }
+HAK_CXX_EXPORT void operator delete[](void* p) noexcept { hakmem::internal::Free(p); }
 HAK_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete[](void* p,
                                       const std::nothrow_t&) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete(void* p, size_t size) noexcept {
-  hakmem::FreeSized(p, size);
+  hakmem::internal::FreeSized(p, size);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, size_t size) noexcept {
-  hakmem::FreeSized(p, size);
+  hakmem::internal::FreeSized(p, size);
 }
 HAK_CXX_EXPORT void operator delete(void* p, std::align_val_t) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, std::align_val_t) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete(void* p, std::align_val_t,
                                     const std::nothrow_t&) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, std::align_val_t,
                                       const std::nothrow_t&) noexcept {
-  hakmem::Free(p);
+  hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete(void* p, size_t size,
                                     std::align_val_t al) noexcept {
-  hakmem::FreeAlignedSized(p, static_cast<size_t>(al), size);
+  hakmem::internal::FreeAlignedSized(p, static_cast<size_t>(al), size);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, size_t size,
                                       std::align_val_t al) noexcept {
-  hakmem::FreeAlignedSized(p, static_cast<size_t>(al), size);
+  hakmem::internal::FreeAlignedSized(p, static_cast<size_t>(al), size);
 }

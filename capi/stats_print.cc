@@ -7,7 +7,7 @@
 #include "capi/hakmem.h"
 #include "hakmem/core/stats.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 // Appends to a fixed buffer, truncating (never overflowing).
@@ -92,4 +92,4 @@ int PrintStats(FILE* out, bool json) {
   return std::fputs(buf, out) >= 0 && std::fflush(out) == 0 ? 0 : -1;
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

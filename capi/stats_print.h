@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdio>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Writes the statistics (and the debug counters, in a build that has them)
 // into `buf`, NUL-terminated and truncated to `size`; returns the length.
@@ -16,6 +16,6 @@ size_t FormatStats(char* buf, size_t size, bool json);
 // Returns 0, or -1 if writing failed.
 int PrintStats(FILE* out, bool json);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_CAPI_STATS_PRINT_H_

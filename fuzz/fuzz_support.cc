@@ -19,7 +19,7 @@ void Fail(const char* format, ...) {
 }
 
 void CheckHeap(const char* where) {
-  if (const char* broken = hakmem::CheckThreadHeap()) {
+  if (const char* broken = hakmem::internal::CheckThreadHeap()) {
     Fail("CheckThreadHeap after %s: %s", where, broken);
   }
 }

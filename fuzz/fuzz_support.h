@@ -13,7 +13,7 @@ namespace fuzz {
     __attribute__((format(printf, 1, 2)));
 
 // Fails unless every invariant of the calling thread's hakmem heap holds
-// (hakmem::CheckThreadHeap). `where` names the step just done.
+// (hakmem::internal::CheckThreadHeap). `where` names the step just done.
 void CheckHeap(const char* where);
 
 }  // namespace fuzz

@@ -5,7 +5,7 @@
 // bursts, and the failure contract. Every block holds a pattern of its own
 // that is checked before it is freed or reallocated; every result is
 // checked against the model (heap_model.h); after each operation the
-// thread's heap must pass hakmem::CheckThreadHeap(); and hakmem must report
+// thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must report
 // no error at all (error_log.h aborts on any report). Everything is freed
 // at the end of each input.
 #include <cstddef>

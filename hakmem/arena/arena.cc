@@ -12,7 +12,7 @@
 #include "hakmem/superslab/remote_free_stack.h"
 #include "hakmem/superslab/span_allocator.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 static_assert(sizeof(Arena) <= kPageSize, "an arena takes one page");
@@ -185,4 +185,4 @@ void Arena::Free(void* p) {
   LargeFree(p);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -23,7 +23,7 @@
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/superslab.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 class Arena {
  public:
@@ -57,6 +57,6 @@ class Arena {
   SpanQueue others_[kNumClasses] = {};
 };
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_ARENA_ARENA_H_

@@ -9,7 +9,7 @@
 #include "hakmem/core/stats.h"
 #include "hakmem/error/memory_error.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 // Records reported errors instead of aborting.
@@ -109,4 +109,4 @@ TEST(ArenaTest, MisuseIsReported) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

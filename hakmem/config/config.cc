@@ -8,7 +8,7 @@
 
 extern char** environ;
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 // Parses a decimal count with an optional K, M or G suffix (powers of 1024).
@@ -202,4 +202,4 @@ const Config& GetConfig() {
 
 const char* const* ConfigVariableNames() { return kVariableNames; }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 enum class StatsOutput : uint8_t { kNone, kText, kJson };
 
@@ -43,6 +43,6 @@ int ParseConfig(const char* const* env, Config* out);
 // documentation test).
 const char* const* ConfigVariableNames();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_CONFIG_CONFIG_H_

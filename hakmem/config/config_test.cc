@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 Config Parse(std::initializer_list<const char*> entries, int* warnings) {
@@ -91,4 +91,4 @@ TEST(ConfigTest, EveryVariableIsDocumentedAndEveryDocumentedOneExists) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -12,7 +12,7 @@
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/pool/pool_alloc.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 // Requests above PTRDIFF_MAX fail, as in glibc: pointer differences within
@@ -213,4 +213,4 @@ size_t UsableSize(const void* p) noexcept {
   return p == nullptr ? 0 : LiveBlockSize(p);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

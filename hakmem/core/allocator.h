@@ -21,7 +21,7 @@
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/tiny/tiny_alloc.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Out-of-line parts (allocator.cc).
 ABSL_ATTRIBUTE_NOINLINE void* MallocAboveTiny(size_t size) noexcept;
@@ -57,6 +57,6 @@ void Collect(bool force) noexcept;
 // live block.
 size_t UsableSize(const void* p) noexcept;
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_CORE_ALLOCATOR_H_

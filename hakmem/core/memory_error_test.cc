@@ -11,7 +11,7 @@
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 class MemoryErrorDeathTest : public ::testing::Test {
@@ -252,4 +252,4 @@ TEST(MemoryErrorTest, ValidFreesAreNotReported) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -6,7 +6,7 @@
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/superslab/span_allocator.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 AllocatorStats GetAllocatorStats() {
   OsMemoryStats os = GetOsMemoryStats();
@@ -37,4 +37,4 @@ size_t GetCounters(CounterValue* out, size_t n) {
   return kCount;
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 struct AllocatorStats {
   uint64_t os_mapped_bytes;
@@ -39,6 +39,6 @@ struct CounterValue {
 // build without counters).
 size_t GetCounters(CounterValue* out, size_t n);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_CORE_STATS_H_

@@ -10,7 +10,7 @@
 #include "hakmem/config/config.h"
 #include "hakmem/platform/spin_lock.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 struct HandlerSlot {
@@ -85,4 +85,4 @@ void ReportMemoryError(MemoryError error, const void* ptr, const char* tier,
   if (GetConfig().abort_on_error) abort();
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

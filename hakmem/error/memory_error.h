@@ -17,7 +17,7 @@
 
 #include "absl/base/attributes.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Values match enum hak_error_kind in capi/hakmem.h.
 enum class MemoryError {
@@ -52,6 +52,6 @@ MemoryErrorHandler SetMemoryErrorHandler(MemoryErrorHandler handler,
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportMemoryError(
     MemoryError error, const void* ptr, const char* tier, int size_class);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_ERROR_MEMORY_ERROR_H_

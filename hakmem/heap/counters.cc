@@ -5,7 +5,7 @@
 #include "absl/base/attributes.h"
 #include "hakmem/platform/spin_lock.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 constexpr int kCounters = static_cast<int>(Counter::kCount);
@@ -90,4 +90,4 @@ void SumCounters(uint64_t (&out)[kCounters]) {
 #endif
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -14,7 +14,7 @@
 #define HAKMEM_COUNTERS 0
 #endif
 
-namespace hakmem {
+namespace hakmem::internal {
 
 enum class Counter : uint8_t {
   // Allocation.
@@ -48,7 +48,7 @@ const char* CounterName(Counter c);
 void CountEvent(Counter c, uint64_t n);
 // Folds the calling thread's counters into the totals (at thread exit).
 void FoldThreadCounters();
-#define HAK_COUNT_N(counter, n) ::hakmem::CountEvent(counter, n)
+#define HAK_COUNT_N(counter, n) ::hakmem::internal::CountEvent(counter, n)
 #else
 inline void FoldThreadCounters() {}
 #define HAK_COUNT_N(counter, n) \
@@ -62,6 +62,6 @@ inline void FoldThreadCounters() {}
 bool CountersCompiledIn();
 void SumCounters(uint64_t (&out)[static_cast<int>(Counter::kCount)]);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_HEAP_COUNTERS_H_

@@ -3,7 +3,7 @@
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/superslab/chunk_map.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
@@ -87,4 +87,4 @@ const char* CheckThreadHeap() {
   return nullptr;
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -3,12 +3,12 @@
 #ifndef HAKMEM_HEAP_HEAP_CHECK_H_
 #define HAKMEM_HEAP_HEAP_CHECK_H_
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // nullptr when every invariant holds, else a description of the first one
 // that does not (a static string).
 const char* CheckThreadHeap();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_HEAP_HEAP_CHECK_H_

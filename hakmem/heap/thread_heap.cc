@@ -14,7 +14,7 @@
 #include "hakmem/superslab/remote_free_stack.h"
 #include "hakmem/superslab/span_allocator.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
 
@@ -489,4 +489,4 @@ HeapStats GetHeapStats() {
   };
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

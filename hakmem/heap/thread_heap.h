@@ -31,7 +31,7 @@
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/superslab.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // A LIFO of free blocks. Instead of its length it keeps `room`, the pushes
 // left before it overflows (capacity + 1 - length), so that the free fast
@@ -162,6 +162,6 @@ struct HeapStats {
 };
 HeapStats GetHeapStats();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_HEAP_THREAD_HEAP_H_

@@ -12,7 +12,7 @@
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/span_allocator.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 void FreeBlock(void* p) {
@@ -96,4 +96,4 @@ TEST(ThreadHeapTest, AbandonedSpansThatEmptyAreReclaimed) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -8,7 +8,7 @@
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/platform/spin_lock.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 struct Region {
@@ -323,4 +323,4 @@ LargeStats GetLargeStats() {
                     g_large.cached_bytes};
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

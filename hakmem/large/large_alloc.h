@@ -13,7 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Freed regions kept for reuse: at most this many, and at most
 // HAKMEM_LARGE_CACHE_BYTES bytes (each region at most a quarter of that).
@@ -62,6 +62,6 @@ struct LargeStats {
 };
 LargeStats GetLargeStats();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_LARGE_LARGE_ALLOC_H_

@@ -7,7 +7,7 @@
 #include "hakmem/config/config.h"
 #include "hakmem/platform/os_memory.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 TEST(LargeAllocTest, BlocksArePageAlignedZeroedAndTracked) {
@@ -105,4 +105,4 @@ TEST(LargeAllocTest, ManyLiveBlocksGrowTheTable) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -20,7 +20,7 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline void AsanPoison(const void* p, size_t n) {
 #ifdef HAKMEM_ASAN
@@ -40,6 +40,6 @@ inline void AsanUnpoison(const void* p, size_t n) {
 #endif
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_PLATFORM_ASAN_H_

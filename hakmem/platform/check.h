@@ -12,7 +12,7 @@
 #else
 #define HAK_DCHECK(cond)                                                  \
   do {                                                                    \
-    if (!(cond)) ::hakmem::FatalInvariant(#cond, __FILE__, __LINE__);     \
+    if (!(cond)) ::hakmem::internal::FatalInvariant(#cond, __FILE__, __LINE__);     \
   } while (false)
 #endif
 

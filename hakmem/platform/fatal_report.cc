@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 // A fixed-size line builder: the reporter runs inside the allocator and must
@@ -107,4 +107,4 @@ void FatalInvariant(const char* condition, const char* file, int line) {
   FatalError("invariant failed: %s at %s:%d", condition, file, line);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -8,7 +8,7 @@
 
 #include "absl/base/attributes.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Writes "hakmem: <message>\n" to stderr (printf-style; supports %s, %p,
 // %zu, %u, %d and %%) and aborts.
@@ -22,6 +22,6 @@ ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void Warn(const char* format, ...);
 [[noreturn]] ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void FatalInvariant(
     const char* condition, const char* file, int line);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_PLATFORM_FATAL_REPORT_H_

@@ -7,7 +7,7 @@
 
 #include "hakmem/platform/check.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 std::atomic<uint64_t> g_mapped_bytes{0};
@@ -108,4 +108,4 @@ OsMemoryStats GetOsMemoryStats() {
   };
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

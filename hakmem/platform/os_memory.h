@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline constexpr size_t kPageSize = 4096;
 
@@ -41,6 +41,6 @@ struct OsMemoryStats {
 };
 OsMemoryStats GetOsMemoryStats();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_PLATFORM_OS_MEMORY_H_

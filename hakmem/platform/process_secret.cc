@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 uint64_t ComputeProcessSecret() {
   uint64_t secret = 0;
@@ -22,4 +22,4 @@ uint64_t ComputeProcessSecret() {
   return secret | 1;
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

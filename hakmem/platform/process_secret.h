@@ -6,11 +6,11 @@
 
 #include <cstdint>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Never zero. Reads the kernel-provided AT_RANDOM bytes: no syscall.
 uint64_t ComputeProcessSecret();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_PLATFORM_PROCESS_SECRET_H_

@@ -8,7 +8,7 @@
 
 #include <atomic>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -53,6 +53,6 @@ class SpinLockHolder {
   SpinLock& lock_;
 };
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_PLATFORM_SPIN_LOCK_H_

@@ -4,11 +4,11 @@
 #include "hakmem/platform/check.h"
 #include "hakmem/size_class/size_class.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 void* PoolAlloc(size_t size) noexcept {
   HAK_DCHECK(size > kTinyMaxSize && size <= kPoolMaxSize);
   return HeapAlloc(PoolClassOf(size));
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

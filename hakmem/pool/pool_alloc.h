@@ -6,11 +6,11 @@
 
 #include <cstddef>
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // kTinyMaxSize < `size` <= kPoolMaxSize. nullptr with errno = ENOMEM.
 void* PoolAlloc(size_t size) noexcept;
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_POOL_POOL_ALLOC_H_

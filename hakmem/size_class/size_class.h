@@ -17,7 +17,7 @@
 
 #include "absl/base/attributes.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline constexpr size_t kTinyMaxSize = 1024;
 inline constexpr size_t kPoolMaxSize = 256 * 1024;
@@ -110,6 +110,6 @@ inline unsigned SlabClassOf(size_t size) {
   return size <= kTinyMaxSize ? TinyClassOf(size) : PoolClassOf(size);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SIZE_CLASS_SIZE_CLASS_H_

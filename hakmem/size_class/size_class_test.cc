@@ -2,7 +2,7 @@
 
 #include "gtest/gtest.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 TEST(SizeClassTest, EveryRequestMapsToTheSmallestClassThatFits) {
@@ -50,4 +50,4 @@ TEST(SizeClassTest, SpansHoldSeveralBlocks) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -1,6 +1,6 @@
 #include "hakmem/superslab/chunk_map.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 std::atomic<uint8_t> g_chunk_map[kChunkMapEntries];
 
@@ -9,4 +9,4 @@ void ChunkMapSet(const SuperSlab* ss, bool present) {
   g_chunk_map[chunk].store(present ? 1 : 0, std::memory_order_release);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

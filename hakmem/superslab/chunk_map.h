@@ -15,7 +15,7 @@
 #include "absl/base/attributes.h"
 #include "hakmem/superslab/superslab.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline constexpr unsigned kAddressBits = 47;
 inline constexpr uintptr_t kChunkMapEntries = uintptr_t{1}
@@ -32,6 +32,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool InSuperSlab(const void* p) {
 // Registration, done by the SuperSlab allocator under its lock.
 void ChunkMapSet(const SuperSlab* ss, bool present);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SUPERSLAB_CHUNK_MAP_H_

@@ -1,7 +1,7 @@
 #include "hakmem/superslab/free_block.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 uint64_t g_free_key_secret = 0;
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -35,7 +35,7 @@
 #ifndef HAKMEM_DETECTION
 #define HAKMEM_DETECTION 1
 #endif
-namespace hakmem {
+namespace hakmem::internal {
 
 inline constexpr bool kDetection = HAKMEM_DETECTION != 0;
 
@@ -72,6 +72,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeIntactLink(const FreeBlock* b,
   return ((b->key ^ key) | (n & 15)) == 0;
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SUPERSLAB_FREE_BLOCK_H_

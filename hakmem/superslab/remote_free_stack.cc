@@ -4,7 +4,7 @@
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 void DrainRemoteFrees(SlabMeta* m) {
   FreeBlock* b = RemoteFreeTakeAll(m);
@@ -28,4 +28,4 @@ void DrainRemoteFrees(SlabMeta* m) {
   }
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

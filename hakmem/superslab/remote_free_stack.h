@@ -9,7 +9,7 @@
 
 #include "hakmem/superslab/superslab.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
@@ -36,6 +36,6 @@ inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
 // counted in `used`) rather than trusted or handed out.
 void DrainRemoteFrees(SlabMeta* m);
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SUPERSLAB_REMOTE_FREE_STACK_H_

@@ -13,7 +13,7 @@
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/remote_free_stack.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 static_assert(kSlabSizeForClasses == kSlabSize,
@@ -358,4 +358,4 @@ SpanAllocatorStats GetSpanAllocatorStats() {
   };
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -11,7 +11,7 @@
 
 #include "hakmem/superslab/superslab.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // Carves a span for size class `cls`, owned by `owner`: first from free
 // slabs of existing SuperSlabs, then from a new SuperSlab. The span is on no
@@ -57,6 +57,6 @@ struct SpanAllocatorStats {
 };
 SpanAllocatorStats GetSpanAllocatorStats();
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SUPERSLAB_SPAN_ALLOCATOR_H_

@@ -9,7 +9,7 @@
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 namespace {
 
 constexpr uint64_t kOwner = 42;
@@ -102,4 +102,4 @@ TEST(SpanAllocatorTest, ForeignPointersAreNotInSuperSlabs) {
 }
 
 }  // namespace
-}  // namespace hakmem
+}  // namespace hakmem::internal

@@ -19,7 +19,7 @@
 #include "absl/base/attributes.h"
 #include "hakmem/superslab/free_block.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 inline constexpr unsigned kSuperSlabShift = 21;
 inline constexpr size_t kSuperSlabSize = size_t{1} << kSuperSlabShift;
@@ -123,6 +123,6 @@ inline void SetCarved(SlabMeta* m, uint32_t blocks) {
   m->carved_bytes.store(blocks * m->block_size, std::memory_order_relaxed);
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_SUPERSLAB_SUPERSLAB_H_

@@ -10,13 +10,13 @@
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
 
-namespace hakmem {
+namespace hakmem::internal {
 
 // `size` <= kTinyMaxSize. nullptr with errno = ENOMEM on failure.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* TinyAlloc(size_t size) noexcept {
   return HeapAlloc(TinyClassOf(size));
 }
 
-}  // namespace hakmem
+}  // namespace hakmem::internal
 
 #endif  // HAKMEM_TINY_TINY_ALLOC_H_
