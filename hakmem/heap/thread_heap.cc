@@ -67,7 +67,6 @@ bool PastLastExitRound(const ThreadHeap& heap) {
 
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
-  ++heap.setups;
   size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     size_t blocks = cache_bytes / ClassBlockSize(cls);

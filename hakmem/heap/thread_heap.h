@@ -66,7 +66,6 @@ struct OwnedSpans {
 struct ThreadHeap {
   CacheBin bins[kNumClasses];
   uint64_t token;  // owner token of this thread's spans; 0 = not set up
-  uint32_t setups;     // times set up (re-set-up while exiting, see .cc)
   uint32_t teardowns;  // times torn down by the thread-exit hook
   // Idle-cache scavenging (thread_heap.cc): refills overall, and per class
   // since the last scavenge.

@@ -112,7 +112,6 @@ SuperSlab* MapSuperSlab() {
   if (mem == nullptr) return nullptr;
   // Fresh pages are zero: only the header's non-zero fields are written.
   SuperSlab* ss = new (mem) SuperSlab;
-  ss->magic = kSuperSlabMagic;
   ss->free_slabs = kAllSlabsFree;
   for (SlabMeta& m : ss->slabs) {
     m.owner.store(kNoOwner, std::memory_order_relaxed);

@@ -26,10 +26,9 @@ inline constexpr size_t kSuperSlabSize = size_t{1} << kSuperSlabShift;
 inline constexpr unsigned kSlabShift = 16;
 inline constexpr size_t kSlabSize = size_t{1} << kSlabShift;
 inline constexpr unsigned kSlabsPerSuperSlab = kSuperSlabSize / kSlabSize;
-// The header (magic, slab bitmap, 32 slab metadata records) occupies the
+// The header (slab bitmaps, list links, 32 slab metadata records) fills the
 // start of slab 0, which therefore holds fewer blocks.
 inline constexpr size_t kSuperSlabHeaderSize = 8192;
-inline constexpr uint64_t kSuperSlabMagic = 0x68616b6d656d5353ull;  // "hakmemSS"
 
 // Owner token of a slab nobody owns: free, or abandoned by an exited thread.
 // Thread heaps get tokens 1, 2, 3, ...; a thread whose heap is not set up
@@ -80,7 +79,6 @@ struct alignas(64) SlabMeta {
 static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
 
 struct SuperSlab {
-  uint64_t magic;
   uint32_t free_slabs;   // bit i set: slab i is free
   uint32_t dirty_slabs;  // bit i set: free slab i may hold committed pages
   SuperSlab* prev;
