@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs each benchmark briefly and checks its report (bench/report.h): a
-# result, the peak RSS, and the allocator's identity. Without a library,
-# malloc must be the program's own and hakmem must be absent; with one
-# (loaded with LD_PRELOAD), malloc must come from it, and if it is hakmem,
-# hakmem must have served blocks.
+# result, the peak and final RSS, and the allocator's identity. Without a
+# library, malloc must be the program's own and hakmem must be absent; with
+# one (loaded with LD_PRELOAD), malloc must come from it, and if it is
+# hakmem, hakmem must have served blocks.
 # Usage: bench_smoke_test.sh [--preload=LIBRARY] LARSON BENCH_TINY RANDOM_MIXED
 set -euo pipefail
 preload=
@@ -30,6 +30,7 @@ run() {
   output=$(LD_PRELOAD=$preload "$@")
   check "$name" "$output" '^result [a-z0-9_]+ [0-9.e+]+ (ops/s|ns/pair)$'
   check "$name" "$output" '^peak_rss_kib [1-9][0-9]*$'
+  check "$name" "$output" '^final_rss_kib [1-9][0-9]*$'
   check "$name" "$output" '^minor_faults [0-9]+$'
   if [[ -z $preload ]]; then
     check "$name" "$output" '^hakmem_blocks_served absent$'

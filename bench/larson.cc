@@ -156,9 +156,12 @@ int main(int argc, char** argv) {
   bench::PrintResult("larson", ops / elapsed.count(), "ops/s");
   bench::PrintResult("larson_by_cpu_time", ops / cpu_seconds * p.threads,
                      "ops/s");
+  // Every thread has been joined; free the blocks and the slots' arrays too,
+  // so that final_rss_kib is what the allocator keeps of its own accord.
   for (auto& blocks : slots) {
     for (char* block : blocks) std::free(block);
   }
+  slots = std::vector<std::vector<char*>>();
   bench::PrintProcessReport();
   return 0;
 }

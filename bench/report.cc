@@ -1,7 +1,9 @@
 #include "bench/report.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -36,20 +38,20 @@ void PrintMallocProvider() {
   std::printf("malloc_from %s\n", found ? info.dli_fname : "unknown");
 }
 
-// VmHWM in KiB, or -1 when /proc cannot be read.
-long PeakRssKib() {
-  FILE* status = std::fopen("/proc/self/status", "r");
-  if (status == nullptr) return -1;
-  long kib = -1;
-  char line[256];
-  while (std::fgets(line, sizeof(line), status) != nullptr) {
-    if (std::strncmp(line, "VmHWM:", 6) == 0) {
-      kib = std::strtol(line + 6, nullptr, 10);
-      break;
-    }
-  }
-  std::fclose(status);
-  return kib;
+// A field of /proc/self/status in KiB ("VmHWM:", "VmRSS:"), or -1 when it
+// cannot be read. Read with read(2) into the stack, not stdio: fopen would
+// allocate through the allocator measured.
+long StatusKib(const char* field) {
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[4096];
+  ssize_t length = read(fd, text, sizeof(text) - 1);
+  close(fd);
+  if (length <= 0) return -1;
+  text[length] = '\0';
+  const char* line = std::strstr(text, field);
+  if (line == nullptr) return -1;
+  return std::strtol(line + std::strlen(field), nullptr, 10);
 }
 
 }  // namespace
@@ -59,7 +61,10 @@ void PrintResult(const std::string& name, double value, const char* unit) {
 }
 
 void PrintProcessReport() {
-  std::printf("peak_rss_kib %ld\n", PeakRssKib());
+  // Read first: what follows may allocate (dlsym, dladdr).
+  long final_kib = StatusKib("VmRSS:");
+  std::printf("peak_rss_kib %ld\n", StatusKib("VmHWM:"));
+  std::printf("final_rss_kib %ld\n", final_kib);
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("minor_faults %ld\n", usage.ru_minflt);

@@ -3,6 +3,11 @@
 //
 //   result <name> <value> <unit>     one measurement; unit ops/s or ns/pair
 //   peak_rss_kib <n>                 peak resident set: VmHWM (see below)
+//   final_rss_kib <n>                resident set (VmRSS) once the
+//                                    benchmark has freed every block and
+//                                    joined its threads: the program's own
+//                                    pages plus what the allocator keeps
+//                                    unasked (no call makes it give back)
 //   minor_faults <n>                 page faults served without I/O
 //                                    (getrusage ru_minflt)
 //   malloc_from <path>               the object whose malloc the program uses
@@ -25,7 +30,8 @@ namespace bench {
 
 void PrintResult(const std::string& name, double value, const char* unit);
 
-// The process lines (all but `result`); call once, after the measurements.
+// The process lines (all but `result`); call once, after the measurements,
+// with every block freed and every thread joined (final_rss_kib).
 void PrintProcessReport();
 
 }  // namespace bench

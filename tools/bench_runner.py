@@ -6,11 +6,12 @@ plain malloc/free, so one binary measures every allocator: glibc as is, the
 others loaded with LD_PRELOAD. For each case of a profile the allocators
 take turns, A B C A B C ..., for --repeats rounds; the table shows each
 median (with the spread of the repeats) and the ratios to mimalloc and
-glibc, then peak RSS, then how hakmem stands against the targets of
-issue 4. A ratio is the median over rounds of the ratio of two runs of the
-same round: seconds apart, they see the same load on the machine. A chart
-(SVG), the tables (Markdown) and the raw runs (JSON) are written to --out
-(default build/bench/).
+glibc, then peak RSS, final RSS (once every block is freed: what each
+allocator keeps of its own accord), and how hakmem stands against the
+targets of issue 4. A ratio is the median over rounds of the ratio of two
+runs of the same round: seconds apart, they see the same load on the
+machine. A chart (SVG), the tables (Markdown) and the raw runs (JSON) are
+written to --out (default build/bench/).
 
 Every run must prove its allocator: the benchmarks print which library
 their malloc comes from and, when hakmem is loaded, how many blocks hakmem
@@ -187,6 +188,7 @@ class WrongAllocator(Exception):
 class Run:
     results: Dict[str, Tuple[float, str]] = field(default_factory=dict)
     peak_rss_kib: int = 0
+    final_rss_kib: int = 0
     minor_faults: int = 0
     malloc_from: str = ""
     hakmem_blocks_served: Optional[int] = None
@@ -205,6 +207,8 @@ def parse_run(stdout: str) -> Run:
             run.results[values[0]] = (float(values[1]), values[2])
         elif key == "peak_rss_kib":
             run.peak_rss_kib = int(values[0])
+        elif key == "final_rss_kib":
+            run.final_rss_kib = int(values[0])
         elif key == "minor_faults":
             run.minor_faults = int(values[0])
         elif key == "malloc_from":
@@ -330,7 +334,8 @@ def run_profile(profile: Profile, allocators: Sequence[str],
                       f"{allocator:<9} repeat {repeat + 1}/{repeats}  "
                       f"{name} {format_value(value, unit)} "
                       f"{display_unit(unit)}"
-                      f"  rss {run.peak_rss_kib / 1024:.1f} MiB"
+                      f"  rss peak {run.peak_rss_kib / 1024:.1f}"
+                      f" final {run.final_rss_kib / 1024:.1f} MiB"
                       f"  ({run.seconds:.1f} s)", file=sys.stderr, flush=True)
     return runs
 
@@ -406,9 +411,10 @@ def speed_rows(profile: Profile, runs) -> List[Row]:
     return rows
 
 
-def rss_rows(profile: Profile, runs) -> List[Row]:
+def rss_rows(profile: Profile, runs, kib: str) -> List[Row]:
+    """RSS in MiB from the Run field `kib` (peak_rss_kib, final_rss_kib)."""
     return [Row(case.label, "MiB", {
-        a: [r.peak_rss_kib / 1024 for r in rs]
+        a: [getattr(r, kib) / 1024 for r in rs]
         for a, rs in runs[case.label].items()}, case)
         for case in profile.cases]
 
@@ -565,7 +571,9 @@ def machine_summary() -> str:
 def report_text(name: str, profile: Profile, header: str, runs,
                 speed: Sequence[Row], rss: Sequence[Row],
                 allocators: Sequence[str], references: Sequence[str]) -> str:
-    """The Markdown report: speed, peak RSS, faults (pf), targets."""
+    """The Markdown report: speed, peak and final RSS, faults (pf),
+    targets."""
+    final_rss = rss_rows(profile, runs, "final_rss_kib")
     sections = [
         f"## {name}: {profile.description}",
         header,
@@ -574,6 +582,9 @@ def report_text(name: str, profile: Profile, header: str, runs,
         "Peak RSS (MiB):",
         medians_table(rss, allocators),
         ratio_table(rss, allocators, references),
+        "Final RSS (MiB), once every block is freed:",
+        medians_table(final_rss, allocators),
+        ratio_table(final_rss, allocators, references),
     ]
     if profile.show_faults:
         sections += ["Minor page faults (thousands):",
@@ -653,7 +664,7 @@ def main(argv: Sequence[str]) -> int:
             return 1
 
     speed = speed_rows(profile, runs)
-    rss = rss_rows(profile, runs)
+    rss = rss_rows(profile, runs, "peak_rss_kib")
     header = (f"hakmem {revision}; {machine}; median of {repeats} "
               f"repeats (± half their range), ratios paired by round; "
               f"{datetime.datetime.now():%Y-%m-%d %H:%M}; load average "

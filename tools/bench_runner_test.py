@@ -14,7 +14,7 @@ HAKMEM_SO = "/tmp/bench/libhakmem.so"
 
 def report(malloc_from=LIBC, served="absent", value="2.5e+07"):
     return (f"larson threads=2\nresult larson {value} ops/s\n"
-            f"peak_rss_kib 7000\nminor_faults 1200\n"
+            f"peak_rss_kib 7000\nfinal_rss_kib 5000\nminor_faults 1200\n"
             f"malloc_from {malloc_from}\nhakmem_blocks_served {served}\n")
 
 
@@ -29,6 +29,7 @@ class ParseRunTest(unittest.TestCase):
         run = runner.parse_run(report(HAKMEM_SO, "80182"))
         self.assertEqual(run.results, {"larson": (2.5e7, "ops/s")})
         self.assertEqual(run.peak_rss_kib, 7000)
+        self.assertEqual(run.final_rss_kib, 5000)
         self.assertEqual(run.minor_faults, 1200)
         self.assertEqual(run.malloc_from, HAKMEM_SO)
         self.assertEqual(run.hakmem_blocks_served, 80182)
