@@ -63,7 +63,8 @@ FreeBlock* TakeOne(SlabMeta* m) {
     m->free_list = next;
     --m->free_count;
   } else {
-    uint32_t carved = m->carved.load(std::memory_order_relaxed);
+    uint32_t carved =
+        static_cast<uint32_t>(m->carved.load(std::memory_order_relaxed));
     if (carved == m->capacity) return nullptr;
     b = reinterpret_cast<FreeBlock*>(m->start +
                                      uintptr_t{carved} * m->block_size);

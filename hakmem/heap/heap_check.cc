@@ -16,7 +16,7 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
   if (SpanMetaOf(reinterpret_cast<void*>(m->start)) != m) {
     return "span start does not map back to its metadata";
   }
-  uint32_t carved = m->carved.load(std::memory_order_relaxed);
+  uint64_t carved = m->carved.load(std::memory_order_relaxed);
   if (carved > m->capacity) return "span carved past its capacity";
   if (m->used > carved) return "span uses more blocks than it carved";
   uint32_t listed = 0;
@@ -35,9 +35,9 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
 }  // namespace
 
 const char* CheckThreadHeap() {
-  const ThreadHeap& heap = tls_heap;
+  ThreadHeap& heap = tls_heap;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    const CacheBin& bin = heap.bins[cls];
+    CacheBin bin(heap, cls);
     uint32_t count = 0;
     for (const FreeBlock* b = bin.head; b != nullptr;) {
       if (!InSuperSlab(b)) return "cached block outside every SuperSlab";

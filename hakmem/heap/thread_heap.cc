@@ -67,10 +67,11 @@ bool PastLastExitRound(const ThreadHeap& heap) {
 
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
+  heap.free_key_secret = g_free_key_secret;
   size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     size_t blocks = cache_bytes / ClassBlockSize(cls);
-    CacheBin& bin = heap.bins[cls];
+    CacheBin bin(heap, cls);
     bin.capacity = static_cast<uint32_t>(
         blocks < kMinCacheBlocks ? kMinCacheBlocks
                                  : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
@@ -143,7 +144,7 @@ void ReportCorrupted(const FreeBlock* b, unsigned cls) {
 // the whole list is taken (then the pops check them). A corrupted block
 // ends the bin before it, and it and the rest of the list are leaked: they
 // stay counted in `used`, so they are never handed out again.
-uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin& bin) {
+uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin bin) {
   if (m->free_count <= want) {
     uint32_t n = m->free_count;
     bin.head = m->free_list;
@@ -178,7 +179,7 @@ uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin& bin) {
 
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
-uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
+uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
   HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
   [[maybe_unused]] Counter source = Counter::kRefillFreeList;
   if (m->free_list == nullptr) {
@@ -191,7 +192,8 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
     n = TakeFromFreeList(m, want, bin);
   }
   if (n == 0) {
-    uint32_t carved = m->carved.load(std::memory_order_relaxed);
+    uint32_t carved =
+        static_cast<uint32_t>(m->carved.load(std::memory_order_relaxed));
     n = m->capacity - carved < want ? m->capacity - carved : want;
     if (n == 0) return 0;
     HAK_COUNT(Counter::kRefillCarve);
@@ -222,7 +224,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin& bin) {
 
 // Pops the head of a cache bin on a slow path; nullptr when the bin is
 // empty or corrupted (then reported, and the rest of the bin leaked).
-FreeBlock* PopChecked(CacheBin& bin, unsigned cls) {
+FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
   FreeBlock* b = bin.head;
   if (b == nullptr) return nullptr;
   FreeBlock* next;
@@ -318,13 +320,13 @@ void DisownSpans(OwnedSpans& o) {
 
 // Returns every cached block of class `cls` to its span.
 void FlushBin(ThreadHeap& heap, unsigned cls) {
-  CacheBin& bin = heap.bins[cls];
+  CacheBin bin(heap, cls);
   while (FreeBlock* b = PopChecked(bin, cls)) ReturnToSpan(heap, b);
 }
 
 void ScavengeIdleBins(ThreadHeap& heap) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    if (heap.recent_refills[cls] == 0 && heap.bins[cls].head != nullptr) {
+    if (heap.recent_refills[cls] == 0 && heap.cache_head[cls] != nullptr) {
       FlushBin(heap, cls);
     }
     heap.recent_refills[cls] = 0;
@@ -340,8 +342,9 @@ void TearDownThreadHeap(void*) {
   ++heap.teardowns;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     FlushBin(heap, cls);
-    heap.bins[cls].capacity = 0;
-    heap.bins[cls].set_count(0);
+    CacheBin bin(heap, cls);
+    bin.capacity = 0;
+    bin.set_count(0);
     DisownSpans(heap.spans[cls]);
   }
   heap.token = 0;
@@ -358,7 +361,7 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   if (++heap.refills % kScavengePeriod == 0) ScavengeIdleBins(heap);
   if (heap.recent_refills[cls] != UINT16_MAX) ++heap.recent_refills[cls];
   OwnedSpans& o = heap.spans[cls];
-  CacheBin& bin = heap.bins[cls];
+  CacheBin bin(heap, cls);
   uint32_t want = bin.capacity / 2;
   for (;;) {
     if (SlabMeta* m = o.current) {
@@ -422,7 +425,7 @@ void CollectThreadHeap(bool force) {
 
 void SpillCache(unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
-  CacheBin& bin = heap.bins[cls];
+  CacheBin bin(heap, cls);
   HAK_COUNT(Counter::kSpill);
   uint32_t keep = bin.capacity / 2;
   while (bin.count() > keep) {
@@ -453,7 +456,7 @@ void RemoteFree(SlabMeta* span, void* p) noexcept {
 void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
   ReportCorrupted(block, cls);
   HAK_COUNT(Counter::kCacheDropped);
-  CacheBin& bin = tls_heap.bins[cls];
+  CacheBin bin(tls_heap, cls);
   bin.head = nullptr;
   bin.set_count(0);
   return RefillAndAlloc(cls);

@@ -27,11 +27,12 @@ TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   for (void* p : blocks) {
     FreeBlock(p);
-    ASSERT_LE(tls_heap.bins[kClass].count(), tls_heap.bins[kClass].capacity);
+    CacheBin bin(tls_heap, kClass);
+    ASSERT_LE(bin.count(), bin.capacity);
   }
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   // HAKMEM_TCACHE_BYTES (64K by default) over 48-byte blocks, capped.
-  EXPECT_EQ(tls_heap.bins[kClass].capacity,
+  EXPECT_EQ(tls_heap.cache_capacity[kClass],
             std::min<size_t>(256, GetConfig().thread_cache_bytes / 48));
 }
 

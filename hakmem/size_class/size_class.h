@@ -63,18 +63,19 @@ constexpr SizeClassInfo MakeInfo(unsigned cls) {
 
 struct ClassTable {
   SizeClassInfo info[kNumClasses];
-  // tiny_lut[(size + 15) / 16] is the class of `size` <= kTinyMaxSize.
-  uint8_t tiny_lut[kTinyMaxSize / 16 + 1];
+  // tiny_lut[size] is the class of `size` <= kTinyMaxSize: indexed by the
+  // size itself, not (size + 15) / 16, which would cost malloc's fast path
+  // two more instructions for a table 1 KiB smaller.
+  uint8_t tiny_lut[kTinyMaxSize + 1];
 };
 
 constexpr ClassTable MakeClassTable() {
   ClassTable t{};
   for (unsigned c = 0; c < kNumClasses; ++c) t.info[c] = MakeInfo(c);
   unsigned cls = 0;
-  for (unsigned i = 0; i <= kTinyMaxSize / 16; ++i) {
-    size_t size = i * 16;
+  for (unsigned size = 0; size <= kTinyMaxSize; ++size) {
     while (BlockSize(cls) < size) ++cls;
-    t.tiny_lut[i] = static_cast<uint8_t>(cls);
+    t.tiny_lut[size] = static_cast<uint8_t>(cls);
   }
   return t;
 }
@@ -93,7 +94,7 @@ constexpr uint32_t ClassBlockSize(unsigned cls) {
 
 // The class of a tiny request (size <= kTinyMaxSize; 0 maps to class 0).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned TinyClassOf(size_t size) {
-  return size_class_internal::kClassTable.tiny_lut[(size + 15) >> 4];
+  return size_class_internal::kClassTable.tiny_lut[size];
 }
 
 // The class of a pool request (kTinyMaxSize < size <= kPoolMaxSize): the

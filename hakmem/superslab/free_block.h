@@ -48,14 +48,25 @@ struct FreeBlock {
 // and never changed. Always odd.
 extern uint64_t g_free_key_secret;
 
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(uint64_t secret,
+                                                     const void* block) {
+  return secret ^ reinterpret_cast<uintptr_t>(block);
+}
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(const void* block) {
-  return g_free_key_secret ^ reinterpret_cast<uintptr_t>(block);
+  return FreeKey(g_free_key_secret, block);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetEncodedLink(FreeBlock* b,
                                                         FreeBlock* next,
                                                         uint64_t key) {
   b->link = reinterpret_cast<uintptr_t>(next) ^ (kDetection ? key : 0);
+}
+
+// The link of `b` (in an owner list), decoded with its key, unchecked.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline FreeBlock* DecodeLink(const FreeBlock* b,
+                                                          uint64_t key) {
+  return reinterpret_cast<FreeBlock*>(b->link ^ (kDetection ? key : 0));
 }
 
 // Decodes the link of `b` (in an owner list) into *next; false when the

@@ -163,8 +163,7 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
     ss->slabs[first + i].head = head;
   }
   head->start = start;
-  head->block_size = info.block_size;
-  head->divisor_magic = UINT64_MAX / info.block_size + 1;
+  SetBlockSize(head, info.block_size);
   head->capacity = static_cast<uint32_t>((end - start) / info.block_size);
   SetCarved(head, 0);
   head->size_class = static_cast<uint8_t>(cls);

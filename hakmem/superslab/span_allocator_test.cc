@@ -49,6 +49,34 @@ TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
   }
 }
 
+// IsCarvedBlockStart against the plain definition, for every class, at
+// every address from before the span's start to past its end (every byte
+// for tiny classes, every 8th for pool ones), with part of the span carved.
+TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
+    SlabMeta* m = AcquireSpan(cls, kOwner);
+    ASSERT_NE(m, nullptr);
+    uint32_t carved = m->capacity / 2 + 1;
+    SetCarved(m, carved);
+    uintptr_t end = m->start + uintptr_t{m->capacity} * m->block_size;
+    uintptr_t step = cls < kNumTinyClasses ? 1 : 8;
+    for (uintptr_t a = m->start - 4096; a < end + 4096; a += step) {
+      uint64_t offset = a - m->start;
+      bool expected = a >= m->start && offset % m->block_size == 0 &&
+                      offset / m->block_size < carved;
+      ASSERT_EQ(IsCarvedBlockStart(m, reinterpret_cast<void*>(a)), expected)
+          << "class " << cls << " offset " << static_cast<int64_t>(offset);
+    }
+    // Far below the start, and the top of the address space.
+    EXPECT_FALSE(IsCarvedBlockStart(m, nullptr));
+    EXPECT_FALSE(IsCarvedBlockStart(
+        m, reinterpret_cast<void*>(m->start - uintptr_t{m->block_size} *
+                                                  (uintptr_t{1} << 40))));
+    SetCarved(m, 0);
+    ReleaseSpan(m);
+  }
+}
+
 TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
   std::vector<SlabMeta*> spans;
   std::set<SuperSlab*> superslabs;

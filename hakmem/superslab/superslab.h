@@ -50,18 +50,16 @@ struct alignas(64) SlabMeta {
   std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
   SlabMeta* head;   // the span's first slab's metadata (itself for a head)
   uintptr_t start;  // address of block 0
-  // ceil(2^64 / block_size): offset is a multiple of block_size exactly
-  // when offset * divisor_magic (mod 2^64) < divisor_magic, for offsets
-  // below 2^32 (Lemire, Kaser and Kurz, "Faster remainder by direct
-  // computation", 2019).
-  uint64_t divisor_magic;
+  // block_size = odd << block_shift, and block_inverse = odd^-1 mod 2^64:
+  // see IsCarvedBlockStart.
+  uint64_t block_inverse;
+  // Blocks bump-carved so far (only grows while the span lives). Atomic
+  // because remote frees read it to validate pointers; 64 bits so that the
+  // free path compares with it in one instruction.
+  std::atomic<uint64_t> carved;
   uint32_t block_size;
   uint32_t capacity;  // blocks that fit in the span
-  // Blocks bump-carved so far, and the same in bytes (only grow while the
-  // span lives). Atomic because remote frees read them to validate
-  // pointers; set together with SetCarved.
-  std::atomic<uint32_t> carved;
-  std::atomic<uint32_t> carved_bytes;
+  uint8_t block_shift;
   uint8_t size_class;
   uint8_t span_slabs;  // head: slabs in the span; free slab: 0
   SlabList list;
@@ -106,19 +104,36 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
 }
 
 // Whether `p` is the start of a block carved from the span (not an
-// interior pointer, not past the carved part): one compare with the carved
-// bytes and one multiply-compare for divisibility. The first bounds the
-// offset below 2^21, where the divisibility test is exact.
+// interior pointer, not past the carved part), in one compare. For any
+// 64-bit offset, ror(offset * block_inverse, block_shift) is offset /
+// block_size when block_size divides it, and at least 2^64 / block_size
+// (far above any block count) when it does not (Granlund and Montgomery,
+// "Division by invariant integers using multiplication", 1994, section 9).
+// An address below the span's start wraps to an offset no block count
+// reaches either.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
                                                             const void* p) {
-  uint64_t offset = reinterpret_cast<uintptr_t>(p) - m->start;
-  return offset < m->carved_bytes.load(std::memory_order_relaxed) &&
-         offset * m->divisor_magic < m->divisor_magic;
+  uint64_t x = (reinterpret_cast<uintptr_t>(p) - m->start) * m->block_inverse;
+  unsigned s = m->block_shift;
+  uint64_t index = (x >> s) | (x << ((64 - s) & 63));
+  return index < m->carved.load(std::memory_order_relaxed);
 }
 
 inline void SetCarved(SlabMeta* m, uint32_t blocks) {
   m->carved.store(blocks, std::memory_order_relaxed);
-  m->carved_bytes.store(blocks * m->block_size, std::memory_order_relaxed);
+}
+
+// Sets block_size, block_shift and block_inverse for `block_size`.
+inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
+  unsigned shift = __builtin_ctz(block_size);
+  uint64_t odd = block_size >> shift;
+  // Newton's iteration for the inverse modulo 2^64: `odd` is its own
+  // inverse modulo 8, and each step doubles the correct low bits.
+  uint64_t inverse = odd;
+  for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
+  m->block_size = block_size;
+  m->block_shift = static_cast<uint8_t>(shift);
+  m->block_inverse = inverse;
 }
 
 }  // namespace hakmem::internal
