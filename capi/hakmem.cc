@@ -97,6 +97,8 @@ int hak_stats_get(struct hak_stats* out) {
   full.os_decommit_calls = s.os_decommit_calls;
   full.os_decommitted_bytes = s.os_decommitted_bytes;
   full.free_slab_dirty_bytes = s.free_slab_dirty_bytes;
+  full.decommit_budget_bytes = s.decommit_budget_bytes;
+  full.bytes_in_use_estimate = s.bytes_in_use_estimate;
   // Callers built against an older, shorter struct get its prefix.
   std::memcpy(out, &full, full.size);
   return 0;

@@ -76,7 +76,7 @@ uint32_t hak_version(void);
 /* Slow-path statistics, kept without touching the allocation fast path.
  * Versioned: callers set `version` = HAK_STATS_VERSION and `size` =
  * sizeof(struct hak_stats); fields beyond `size` are never written. */
-#define HAK_STATS_VERSION 2
+#define HAK_STATS_VERSION 3
 struct hak_stats {
   uint32_t version;
   uint32_t size;
@@ -96,10 +96,17 @@ struct hak_stats {
   uint64_t os_decommit_calls;    /* madvise(MADV_DONTNEED) calls */
   uint64_t os_decommitted_bytes; /* bytes given back by them */
   uint64_t free_slab_dirty_bytes;/* free slab bytes possibly still committed */
+  /* Since version 3: */
+  uint64_t decommit_budget_bytes;/* free slab bytes kept committed before
+                                    decommitting (adapts: docs/CONFIG.md) */
+  uint64_t bytes_in_use_estimate;/* bytes of slab spans in use by size
+                                    classes plus large blocks in use: an
+                                    upper estimate, as free blocks inside
+                                    those spans count */
 };
 
 /* Fills `out` (see HAK_STATS_VERSION; version 1 callers get the fields
- * up to threads_live). Returns 0, or -1 with EINVAL if
+ * up to threads_live, version 2 up to free_slab_dirty_bytes). Returns 0, or -1 with EINVAL if
  * `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 

@@ -50,6 +50,8 @@ size_t FormatStats(char* buf, size_t size, bool json) {
       {"os_decommit_calls", s.os_decommit_calls},
       {"os_decommitted_bytes", s.os_decommitted_bytes},
       {"free_slab_dirty_bytes", s.free_slab_dirty_bytes},
+      {"decommit_budget_bytes", s.decommit_budget_bytes},
+      {"bytes_in_use_estimate", s.bytes_in_use_estimate},
       {"superslabs_live", s.superslabs_live},
       {"superslabs_cached", s.superslabs_cached},
       {"slabs_live", s.slabs_live},

@@ -86,5 +86,32 @@ TEST(StatsTest, CountersFollowSmallAllocations) {
   for (void* p : blocks) hak_free(p);
 }
 
+TEST(StatsTest, BytesInUseEstimateFollowsAllocations) {
+  // 16 MiB of 256 B blocks and one 8 MiB block: the estimate (an upper
+  // one) grows by at least that, stays within what is mapped, and falls
+  // back once they are freed and collected.
+  constexpr size_t kSmall = 256, kCount = 16 * kMiB / kSmall, kLarge = 8 * kMiB;
+  hak_collect(1);
+  const hak_stats before = Stats();
+  EXPECT_LE(before.bytes_in_use_estimate, before.os_mapped_bytes);
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < kCount; ++i) {
+    blocks.push_back(hak_malloc(kSmall));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  void* large = hak_malloc(kLarge);
+  ASSERT_NE(large, nullptr);
+  const hak_stats during = Stats();
+  EXPECT_GE(during.bytes_in_use_estimate,
+            before.bytes_in_use_estimate + kCount * kSmall + kLarge);
+  EXPECT_LE(during.bytes_in_use_estimate, during.os_mapped_bytes);
+  for (void* p : blocks) hak_free(p);
+  hak_free(large);
+  hak_collect(1);
+  const hak_stats after = Stats();
+  EXPECT_LE(after.bytes_in_use_estimate, before.bytes_in_use_estimate + kMiB);
+  EXPECT_GT(after.decommit_budget_bytes, 0u);  // HAKMEM_DECOMMIT_BYTES, 8M
+}
+
 }  // namespace
 }  // namespace hakmem_test

@@ -16,6 +16,8 @@ struct AllocatorStats {
   uint64_t os_decommit_calls;
   uint64_t os_decommitted_bytes;
   uint64_t free_slab_dirty_bytes;
+  uint64_t decommit_budget_bytes;
+  uint64_t bytes_in_use_estimate;
   uint64_t superslabs_live;
   uint64_t superslabs_cached;
   uint64_t spans_live;

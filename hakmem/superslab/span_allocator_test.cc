@@ -120,6 +120,51 @@ TEST(SpanAllocatorTest, AbandonedSpansAreAdoptedByClass) {
   ReleaseSpan(m);
 }
 
+// A footprint that swings by more than the decommit budget raises it (so
+// that the swings stop costing madvise calls), up to four times
+// HAKMEM_DECOMMIT_BYTES; a footprint that only shrinks does not.
+TEST(SpanAllocatorTest, DecommitBudgetAdaptsToSwings) {
+  const uint64_t configured = GetConfig().decommit_bytes;
+  ASSERT_GT(configured, 0u);
+  CollectSpans(true);
+  // Single-slab spans worth twice the largest budget; every 16th stays
+  // live throughout, so that no SuperSlab empties and the swings happen in
+  // the same SuperSlabs (an empty one would be unmapped instead).
+  const size_t count = 8 * configured / kSlabSize;
+  std::vector<SlabMeta*> spans;
+  for (size_t i = 0; i < count; ++i) {
+    spans.push_back(AcquireSpan(0, kOwner));
+    ASSERT_NE(spans.back(), nullptr);
+  }
+  auto shrink = [&] {
+    for (size_t i = 0; i < count; ++i) {
+      if (i % 16 != 0) ReleaseSpan(spans[i]);
+    }
+  };
+  auto grow = [&] {
+    for (size_t i = 0; i < count; ++i) {
+      if (i % 16 != 0) spans[i] = AcquireSpan(0, kOwner);
+      ASSERT_NE(spans[i], nullptr);
+    }
+  };
+  shrink();  // Decommits beyond the budget, which stays as configured.
+  SpanAllocatorStats stats = GetSpanAllocatorStats();
+  EXPECT_EQ(stats.decommit_budget, configured);
+  EXPECT_LE(stats.dirty_bytes, configured);
+  uint64_t budget = stats.decommit_budget;
+  for (int i = 0; i < 4; ++i) {
+    grow();  // Carves decommitted slabs again...
+    if (HasFatalFailure()) return;
+    shrink();  // ...so this swing doubles the budget.
+    stats = GetSpanAllocatorStats();
+    EXPECT_EQ(stats.decommit_budget, std::min(2 * budget, 4 * configured));
+    EXPECT_LE(stats.dirty_bytes, stats.decommit_budget);
+    budget = stats.decommit_budget;
+  }
+  for (size_t i = 0; i < count; i += 16) ReleaseSpan(spans[i]);
+  CollectSpans(true);
+}
+
 TEST(SpanAllocatorTest, ForeignPointersAreNotInSuperSlabs) {
   int on_stack = 0;
   static int in_data = 0;

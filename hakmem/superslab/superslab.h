@@ -79,6 +79,8 @@ static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
 struct SuperSlab {
   uint32_t free_slabs;   // bit i set: slab i is free
   uint32_t dirty_slabs;  // bit i set: free slab i may hold committed pages
+  // bit i set: free slab i was decommitted (not merely never touched)
+  uint32_t decommitted_slabs;
   SuperSlab* prev;
   SuperSlab* next;
   alignas(64) SlabMeta slabs[kSlabsPerSuperSlab];
