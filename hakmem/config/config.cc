@@ -120,6 +120,14 @@ struct Parser {
     } else if (std::strcmp(name, "HAKMEM_DECOMMIT_BYTES") == 0) {
       Range(name, value, 0, uint64_t{1} << 40, "0..1024G",
             &c.decommit_bytes);
+    } else if (std::strcmp(name, "HAKMEM_TINY_MAX_SIZE") == 0) {
+      // The tiny and pool tiers share size classes and thread caches; the
+      // boundary only decides which code computes the class (the inline
+      // lookup table, kTinyMaxSize entries, or the pool's formula), so it
+      // is a compile-time constant the malloc fast path compares with.
+      if (std::strcmp(value, "1024") != 0 && std::strcmp(value, "1K") != 0) {
+        Invalid(name, value, "1024: the boundary is fixed at compile time");
+      }
     } else if (std::strcmp(name, "HAKMEM_TINY_USE_SUPERSLAB") == 0) {
       // SuperSlabs are the only backend of the tiny tier; the variable is
       // accepted for upstream scripts that set it to 1.
@@ -138,6 +146,7 @@ const char* const kVariableNames[] = {
     "HAKMEM_STATS",            "HAKMEM_TCACHE_BYTES",
     "HAKMEM_LARGE_CACHE_BYTES", "HAKMEM_SS_CACHE",
     "HAKMEM_TINY_USE_SUPERSLAB", "HAKMEM_DECOMMIT_BYTES",
+    "HAKMEM_TINY_MAX_SIZE",
     nullptr,
 };
 

@@ -34,7 +34,8 @@ TEST(ConfigTest, ValuesAreParsed) {
   int warnings;
   Config c = Parse({"HAKMEM_ON_ERROR=report", "HAKMEM_STATS=json",
                     "HAKMEM_TCACHE_BYTES=128K", "HAKMEM_LARGE_CACHE_BYTES=1G",
-                    "HAKMEM_SS_CACHE=5", "HAKMEM_TINY_USE_SUPERSLAB=1"},
+                    "HAKMEM_SS_CACHE=5", "HAKMEM_TINY_USE_SUPERSLAB=1",
+                    "HAKMEM_TINY_MAX_SIZE=1024"},
                    &warnings);
   EXPECT_EQ(warnings, 0);
   EXPECT_FALSE(c.abort_on_error);
@@ -61,9 +62,9 @@ TEST(ConfigTest, BadValuesWarnAndKeepTheDefault) {
                     "HAKMEM_ON_ERROR=maybe", "HAKMEM_STATS=",
                     "HAKMEM_LARGE_CACHE_BYTES=99999999999G",
                     "HAKMEM_PROFILE=fast", "HAKMEM_TINY_USE_SUPERSLAB=0",
-                    "HAKMEM_NO_SUCH_THING=1"},
+                    "HAKMEM_NO_SUCH_THING=1", "HAKMEM_TINY_MAX_SIZE=512"},
                    &warnings);
-  EXPECT_EQ(warnings, 8);
+  EXPECT_EQ(warnings, 9);
   EXPECT_EQ(c.thread_cache_bytes, defaults.thread_cache_bytes);
   EXPECT_EQ(c.cached_empty_superslabs, defaults.cached_empty_superslabs);
   EXPECT_EQ(c.large_cache_bytes, defaults.large_cache_bytes);
