@@ -20,6 +20,7 @@ namespace fuzz {
 inline constexpr size_t kTinyMax = 1024;        // tiny: 1 B .. 1 KiB
 inline constexpr size_t kPoolMax = 256 * 1024;  // pool: .. 256 KiB
 inline constexpr size_t kPage = 4096;
+inline constexpr size_t kMaxSlabAlignment = 64 * 1024;  // a slab
 inline constexpr int kNumTinyClasses = 20;
 inline constexpr int kNumClasses = 52;  // 20 tiny + 32 pool
 inline constexpr int kLarge = -1;       // "class" of a large block
@@ -52,11 +53,11 @@ inline int ClassOfRequest(size_t size) {
 // The class hak_aligned_alloc(alignment, size) uses, or kLarge: alignments
 // up to 16 are plain requests; otherwise the smallest class holding
 // max(size, alignment) whose block size is a multiple of the alignment, for
-// alignments up to a page.
+// alignments up to a slab (64 KiB).
 inline int AlignedClass(size_t alignment, size_t size) {
   if (alignment <= 16) return ClassOfRequest(size);
   size_t need = size < alignment ? alignment : size;
-  if (alignment > kPage || need > kPoolMax) return kLarge;
+  if (alignment > kMaxSlabAlignment || need > kPoolMax) return kLarge;
   int cls = SlabClassOf(need);
   while (ClassSize(cls) % alignment != 0) ++cls;
   return cls;

@@ -48,16 +48,17 @@ size_t LiveBlockSize(const void* p) {
 }
 
 // The slab class AlignedAlloc uses for (alignment, size), or kNumClasses
-// when the request goes to the large tier. Spans start page-aligned, so a
-// block size that is a multiple of the alignment gives aligned blocks;
-// every power of two up to the pool limit is a class, so the search ends by
-// the next power of two.
+// when the request goes to the large tier. A span's first block is aligned
+// to the largest power of two dividing the block size, up to a slab
+// (span_allocator.cc), so a block size that is a multiple of an alignment
+// up to 64 KiB gives aligned blocks; every power of two up to the pool
+// limit is a class, so the search ends by the next power of two.
 unsigned AlignedSlabClass(size_t alignment, size_t size) {
   if (alignment <= 16) {
     return size <= kPoolMaxSize ? SlabClassOf(size) : kNumClasses;
   }
   size_t need = size < alignment ? alignment : size;
-  if (alignment > kPageSize || need > kPoolMaxSize) return kNumClasses;
+  if (alignment > kSlabSize || need > kPoolMaxSize) return kNumClasses;
   unsigned cls = SlabClassOf(need);
   while (ClassBlockSize(cls) % alignment != 0) ++cls;
   return cls;

@@ -4,7 +4,7 @@
 //   size <= 256 KiB        pool
 //   larger                 large  (its own mapping)
 //   alignment > 16         the smallest slab class whose block size is a
-//                          multiple of the alignment (up to a page), else
+//                          multiple of the alignment (up to 64 KiB), else
 //                          large
 //
 // Frees route by address: the chunk map says whether a pointer is in a
