@@ -20,32 +20,6 @@ static_assert(sizeof(Arena) <= kPageSize, "an arena takes one page");
 // Spans examined per refill, in rotation, for blocks freed since.
 constexpr int kSpansScanned = 8;
 
-template <typename Queue>
-void PushBack(Queue& q, SlabMeta* m) {
-  m->next = nullptr;
-  m->prev = q.tail;
-  if (q.tail != nullptr) {
-    q.tail->next = m;
-  } else {
-    q.head = m;
-  }
-  q.tail = m;
-}
-
-template <typename Queue>
-SlabMeta* PopFront(Queue& q) {
-  SlabMeta* m = q.head;
-  if (m == nullptr) return nullptr;
-  q.head = m->next;
-  if (q.head != nullptr) {
-    q.head->prev = nullptr;
-  } else {
-    q.tail = nullptr;
-  }
-  m->prev = m->next = nullptr;
-  return m;
-}
-
 // One block from span `m` (free list, then remote frees, then fresh space),
 // or nullptr when it has none.
 FreeBlock* TakeOne(SlabMeta* m) {
@@ -89,8 +63,8 @@ Arena* Arena::Create() {
 
 void Arena::Destroy() {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    if (current_[cls] != nullptr) PushBack(others_[cls], current_[cls]);
-    while (SlabMeta* m = PopFront(others_[cls])) {
+    if (current_[cls] != nullptr) others_[cls].PushBack(current_[cls]);
+    while (SlabMeta* m = others_[cls].PopFront()) {
       RemoteFreeTakeAll(m);  // blocks freed by other threads: all released
       m->used = 0;
       m->free_list = nullptr;
@@ -104,13 +78,13 @@ void Arena::Destroy() {
 
 SlabMeta* Arena::NextSpan(unsigned cls) {
   for (int i = 0; i < kSpansScanned; ++i) {
-    SlabMeta* m = PopFront(others_[cls]);
+    SlabMeta* m = others_[cls].PopFront();
     if (m == nullptr) break;
     if (m->free_list != nullptr ||
         m->remote_head.load(std::memory_order_relaxed) != nullptr) {
       return m;
     }
-    PushBack(others_[cls], m);
+    others_[cls].PushBack(m);
   }
   return AcquireSpan(cls, token_);
 }
@@ -123,7 +97,7 @@ void* Arena::AllocFromSpans(unsigned cls) {
         b->key = 0;  // live blocks never hold their free key
         return b;
       }
-      PushBack(others_[cls], m);
+      others_[cls].PushBack(m);
       current_[cls] = nullptr;
     }
     current_[cls] = NextSpan(cls);

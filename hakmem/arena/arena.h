@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/span_list.h"
 #include "hakmem/superslab/superslab.h"
 
 namespace hakmem::internal {
@@ -45,16 +46,11 @@ class Arena {
   SlabMeta* NextSpan(unsigned cls);
   void* AllocFromSpans(unsigned cls);
 
-  // The other spans of each class, in a queue (next/prev links) that
-  // refills visit in rotation.
-  struct SpanQueue {
-    SlabMeta* head;
-    SlabMeta* tail;
-  };
-
   uint64_t token_ = 0;
   SlabMeta* current_[kNumClasses] = {};
-  SpanQueue others_[kNumClasses] = {};
+  // The other spans of each class, in a queue that refills visit in
+  // rotation: taken at the head, put back at the tail.
+  SpanList others_[kNumClasses] = {};
 };
 
 }  // namespace hakmem::internal

@@ -32,6 +32,21 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
   return nullptr;
 }
 
+const char* CheckList(const ThreadHeap& heap, const SpanList& list,
+                      unsigned cls, SlabList tag) {
+  const SlabMeta* prev = nullptr;
+  for (const SlabMeta* m = list.head; m != nullptr; m = m->next) {
+    if (const char* e = CheckSpan(heap, m, cls, tag)) return e;
+    if (m->prev != prev) return "span list back link broken";
+    if (tag == SlabList::kAvailable && m->used == 0) {
+      return "empty span kept on the available list";
+    }
+    prev = m;
+  }
+  if (list.tail != prev) return "span list tail is wrong";
+  return nullptr;
+}
+
 }  // namespace
 
 const char* CheckThreadHeap() {
@@ -70,19 +85,13 @@ const char* CheckThreadHeap() {
       }
       if (o.spare->used != 0) return "spare span is not empty";
     }
-    for (const SlabMeta* m = o.available; m != nullptr; m = m->next) {
-      if (const char* e = CheckSpan(heap, m, cls, SlabList::kAvailable)) {
-        return e;
-      }
-      if (m->used == 0) return "empty span kept on the available list";
+    if (const char* e =
+            CheckList(heap, o.available, cls, SlabList::kAvailable)) {
+      return e;
     }
-    const SlabMeta* prev = nullptr;
-    for (const SlabMeta* m = o.full_head; m != nullptr; m = m->next) {
-      if (const char* e = CheckSpan(heap, m, cls, SlabList::kFull)) return e;
-      if (m->prev != prev) return "full list back link broken";
-      prev = m;
+    if (const char* e = CheckList(heap, o.full, cls, SlabList::kFull)) {
+      return e;
     }
-    if (o.full_tail != prev) return "full list tail is wrong";
   }
   return nullptr;
 }

@@ -84,49 +84,26 @@ void SetUpThreadHeap(ThreadHeap& heap) {
 }
 
 // --- Span lists (owner only) ---
+// A span's `list` tag names the list it is on, so that a block coming back
+// to it (ReturnToSpan) finds the list to move it off without a search.
 
 void PushAvailable(OwnedSpans& o, SlabMeta* m) {
   m->list = SlabList::kAvailable;
-  m->prev = nullptr;
-  m->next = o.available;
-  if (o.available != nullptr) o.available->prev = m;
-  o.available = m;
+  o.available.PushFront(m);
 }
 
 void PushFullTail(OwnedSpans& o, SlabMeta* m) {
   m->list = SlabList::kFull;
-  m->next = nullptr;
-  m->prev = o.full_tail;
-  if (o.full_tail != nullptr) {
-    o.full_tail->next = m;
-  } else {
-    o.full_head = m;
-  }
-  o.full_tail = m;
+  o.full.PushBack(m);
 }
 
 void Unlink(OwnedSpans& o, SlabMeta* m) {
   if (m->list == SlabList::kAvailable) {
-    if (m->prev != nullptr) {
-      m->prev->next = m->next;
-    } else {
-      o.available = m->next;
-    }
-    if (m->next != nullptr) m->next->prev = m->prev;
+    o.available.Remove(m);
   } else if (m->list == SlabList::kFull) {
-    if (m->prev != nullptr) {
-      m->prev->next = m->next;
-    } else {
-      o.full_head = m->next;
-    }
-    if (m->next != nullptr) {
-      m->next->prev = m->prev;
-    } else {
-      o.full_tail = m->prev;
-    }
+    o.full.Remove(m);
   }
   m->list = SlabList::kNone;
-  m->prev = m->next = nullptr;
 }
 
 const char* TierOf(unsigned cls) {
@@ -243,7 +220,7 @@ FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
 // full one that received remote frees, an abandoned one, or a fresh one.
 SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
   OwnedSpans& o = heap.spans[cls];
-  if (SlabMeta* m = o.available) {
+  if (SlabMeta* m = o.available.head) {
     Unlink(o, m);
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
@@ -253,8 +230,8 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
-  for (int i = 0; i < kFullSpansScanned && o.full_head != nullptr; ++i) {
-    SlabMeta* m = o.full_head;
+  for (int i = 0; i < kFullSpansScanned && o.full.head != nullptr; ++i) {
+    SlabMeta* m = o.full.head;
     Unlink(o, m);
     if (m->remote_head.load(std::memory_order_relaxed) != nullptr) {
       HAK_COUNT(Counter::kSpanFromFull);
@@ -305,8 +282,8 @@ void DisownSpans(OwnedSpans& o) {
     o.current = nullptr;
     PushAvailable(o, m);
   }
-  for (SlabMeta** list : {&o.available, &o.full_head}) {
-    while (SlabMeta* m = *list) {
+  for (SpanList* list : {&o.available, &o.full}) {
+    while (SlabMeta* m = list->head) {
       Unlink(o, m);
       DrainRemoteFrees(m);
       if (m->used == 0) {
@@ -405,8 +382,8 @@ void CollectThreadHeap(bool force) {
       PushAvailable(o, o.current);
       o.current = nullptr;
     }
-    for (SlabMeta** list : {&o.available, &o.full_head}) {
-      for (SlabMeta* m = *list; m != nullptr;) {
+    for (SpanList* list : {&o.available, &o.full}) {
+      for (SlabMeta* m = list->head; m != nullptr;) {
         SlabMeta* next = m->next;
         DrainRemoteFrees(m);
         if (m->used == 0) {

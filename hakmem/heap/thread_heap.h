@@ -29,13 +29,15 @@
 #include "hakmem/platform/asan.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/free_block.h"
+#include "hakmem/superslab/span_list.h"
 #include "hakmem/superslab/superslab.h"
 
 namespace hakmem::internal {
 
 // The spans one thread owns in one class. `current` is the refill source;
-// the others are on `available` (known to have blocks) or `full` (only
-// remote frees can have given them blocks since; visited in rotation).
+// the others are on `available` (known to have blocks; a stack) or `full`
+// (only remote frees can have given them blocks since; visited in rotation:
+// taken at the head, put back at the tail).
 // `spare` is one span that emptied, kept back instead of being released so
 // that a class whose footprint wobbles by a span does not take and give
 // back spans (and page faults) over and over; a second one that empties is
@@ -43,9 +45,8 @@ namespace hakmem::internal {
 struct OwnedSpans {
   SlabMeta* current;
   SlabMeta* spare;
-  SlabMeta* available;
-  SlabMeta* full_head;
-  SlabMeta* full_tail;
+  SpanList available;
+  SpanList full;
 };
 
 // Plain data in static TLS (initial-exec: one %fs-relative access, no

@@ -12,6 +12,7 @@
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/superslab/span_list.h"
 
 namespace hakmem::internal {
 namespace {
@@ -41,7 +42,7 @@ struct SpanAllocator {
   bool budget_set = false;
   // Decommitted bytes carved again since the budget was last exceeded.
   uint64_t recarved_bytes = 0;
-  SlabMeta* abandoned[kNumClasses] = {};
+  SpanList abandoned[kNumClasses] = {};
   // Set by frees into abandoned spans (RequestAbandonedSweep): the next
   // span acquisition drains them, so memory that threads freed after their
   // owner exited comes back without waiting for a shortage.
@@ -65,23 +66,6 @@ void UnlinkSuperSlab(SuperSlab* ss) {
   }
   if (ss->next != nullptr) ss->next->prev = ss->prev;
   ss->prev = ss->next = nullptr;
-}
-
-void PushSpan(SlabMeta** head, SlabMeta* m) {
-  m->prev = nullptr;
-  m->next = *head;
-  if (m->next != nullptr) m->next->prev = m;
-  *head = m;
-}
-
-void UnlinkSpan(SlabMeta** head, SlabMeta* m) {
-  if (m->prev != nullptr) {
-    m->prev->next = m->next;
-  } else {
-    *head = m->next;
-  }
-  if (m->next != nullptr) m->next->prev = m->prev;
-  m->prev = m->next = nullptr;
 }
 
 uint32_t SlabMask(unsigned first, unsigned n) {
@@ -297,13 +281,13 @@ void ReleaseSpanLocked(SlabMeta* m) {
 // ones that became empty, so exited threads' memory is reused first.
 void SweepAbandonedLocked() {
   g_spans.sweep_requested.store(false, std::memory_order_relaxed);
-  for (SlabMeta*& head : g_spans.abandoned) {
-    SlabMeta* m = head;
+  for (SpanList& list : g_spans.abandoned) {
+    SlabMeta* m = list.head;
     while (m != nullptr) {
       SlabMeta* next = m->next;
       DrainRemoteFrees(m);
       if (m->used == 0) {
-        UnlinkSpan(&head, m);
+        list.Remove(m);
         m->list = SlabList::kNone;
         --g_spans.spans_abandoned;
         ReleaseSpanLocked(m);
@@ -369,16 +353,15 @@ void AbandonSpan(SlabMeta* span) {
   span->owner.store(kNoOwner, std::memory_order_release);
   SpinLockHolder hold(g_spans.lock);
   span->list = SlabList::kAbandoned;
-  PushSpan(&g_spans.abandoned[span->size_class], span);
+  g_spans.abandoned[span->size_class].PushFront(span);
   ++g_spans.spans_abandoned;
 }
 
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
-  SlabMeta* m = g_spans.abandoned[cls];
+  SlabMeta* m = g_spans.abandoned[cls].PopFront();
   if (m == nullptr) return nullptr;
-  UnlinkSpan(&g_spans.abandoned[cls], m);
   m->list = SlabList::kNone;
   --g_spans.spans_abandoned;
   m->owner.store(owner, std::memory_order_release);

@@ -1,0 +1,71 @@
+// An intrusive doubly linked list of spans, through SlabMeta::prev/next.
+//
+// A span is on at most one list at a time (its owner's available or full
+// list, an arena's queue, or the abandoned list of its class), so the links
+// live in its metadata: lists cost no allocation, and a span that blocks
+// come back to is taken off whichever list it is on in O(1).
+//
+// All zero is the empty list, and there is no constructor: lists sit in
+// static TLS (ThreadHeap) and constant-initialised globals. Which list a
+// span is on (SlabMeta::list) is the caller's to record.
+#ifndef HAKMEM_SUPERSLAB_SPAN_LIST_H_
+#define HAKMEM_SUPERSLAB_SPAN_LIST_H_
+
+#include "absl/base/attributes.h"
+#include "hakmem/superslab/superslab.h"
+
+namespace hakmem::internal {
+
+struct SpanList {
+  SlabMeta* head;
+  SlabMeta* tail;
+
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushFront(SlabMeta* m) {
+    m->prev = nullptr;
+    m->next = head;
+    if (head != nullptr) {
+      head->prev = m;
+    } else {
+      tail = m;
+    }
+    head = m;
+  }
+
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushBack(SlabMeta* m) {
+    m->next = nullptr;
+    m->prev = tail;
+    if (tail != nullptr) {
+      tail->next = m;
+    } else {
+      head = m;
+    }
+    tail = m;
+  }
+
+  // `m` must be on this list. Its links are cleared, so that a span on no
+  // list never points into one.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Remove(SlabMeta* m) {
+    if (m->prev != nullptr) {
+      m->prev->next = m->next;
+    } else {
+      head = m->next;
+    }
+    if (m->next != nullptr) {
+      m->next->prev = m->prev;
+    } else {
+      tail = m->prev;
+    }
+    m->prev = m->next = nullptr;
+  }
+
+  // nullptr when empty.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE SlabMeta* PopFront() {
+    SlabMeta* m = head;
+    if (m != nullptr) Remove(m);
+    return m;
+  }
+};
+
+}  // namespace hakmem::internal
+
+#endif  // HAKMEM_SUPERSLAB_SPAN_LIST_H_

@@ -1,0 +1,72 @@
+#include "hakmem/superslab/span_list.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace hakmem::internal {
+namespace {
+
+// The spans of `list` from head to tail, after checking that the back links
+// and the tail agree with the forward links.
+std::vector<SlabMeta*> Walk(const SpanList& list) {
+  std::vector<SlabMeta*> spans;
+  SlabMeta* prev = nullptr;
+  for (SlabMeta* m = list.head; m != nullptr; m = m->next) {
+    EXPECT_EQ(m->prev, prev);
+    spans.push_back(m);
+    prev = m;
+  }
+  EXPECT_EQ(list.tail, prev);
+  return spans;
+}
+
+// All zero is the empty list: ThreadHeap relies on it in static TLS.
+SpanList g_zero_list;
+
+TEST(SpanListTest, ZeroIsEmpty) {
+  EXPECT_EQ(g_zero_list.head, nullptr);
+  EXPECT_EQ(g_zero_list.tail, nullptr);
+  EXPECT_EQ(g_zero_list.PopFront(), nullptr);
+}
+
+TEST(SpanListTest, PushFrontIsAStackAndPushBackAQueue) {
+  SlabMeta m[4] = {};
+  SpanList list = {};
+  list.PushFront(&m[0]);
+  list.PushFront(&m[1]);
+  list.PushBack(&m[2]);
+  list.PushFront(&m[3]);
+  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[3], &m[1], &m[0], &m[2]}));
+  EXPECT_EQ(list.PopFront(), &m[3]);
+  EXPECT_EQ(list.PopFront(), &m[1]);
+  EXPECT_EQ(list.PopFront(), &m[0]);
+  EXPECT_EQ(list.PopFront(), &m[2]);
+  EXPECT_EQ(list.PopFront(), nullptr);
+  EXPECT_EQ(list.tail, nullptr);
+}
+
+TEST(SpanListTest, RemoveAnywhereClearsTheLinks) {
+  SlabMeta m[4] = {};
+  SpanList list = {};
+  for (SlabMeta& s : m) list.PushBack(&s);
+  list.Remove(&m[1]);  // middle
+  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[0], &m[2], &m[3]}));
+  list.Remove(&m[3]);  // tail
+  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[0], &m[2]}));
+  list.Remove(&m[0]);  // head
+  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[2]}));
+  list.Remove(&m[2]);  // last
+  EXPECT_EQ(Walk(list), std::vector<SlabMeta*>{});
+  for (SlabMeta& s : m) {
+    EXPECT_EQ(s.prev, nullptr);
+    EXPECT_EQ(s.next, nullptr);
+  }
+  // Usable again after emptying.
+  list.PushBack(&m[1]);
+  list.PushBack(&m[0]);
+  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[1], &m[0]}));
+}
+
+}  // namespace
+}  // namespace hakmem::internal
