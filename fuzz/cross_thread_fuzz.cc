@@ -4,7 +4,10 @@
 // writes new ones), who frees it (often not the thread that allocated it:
 // remote frees), when a thread exits (its heap is torn down, its spans
 // abandoned and adopted) and a new one takes its slot, and injects errors
-// from any thread, cross-thread double frees above all. Every block's
+// from any thread, cross-thread double frees above all. Valid operations
+// include arena ones (arena_ops.h): each thread uses the arenas it created;
+// other threads free their blocks remotely (hak_free); a thread destroys
+// its arenas before it exits. Every block's
 // contents are checked, every injected error must be reported exactly once
 // naming the erring thread, no valid operation may be reported, and each
 // thread's heap passes CheckThreadHeap() after each of its steps.
@@ -16,9 +19,11 @@
 //   4   free by the slot: block byte (any holder), api byte, variant u16
 //   5   producer/consumer: consumer byte, count byte (1..64), size: the
 //       slot allocates, the consumer frees them all
-//   6   the slot's thread exits; a new thread takes the slot
+//   6   the slot's thread destroys its arenas and exits; a new thread
+//       takes the slot
 //   7   injected error by the slot's thread (error_injection.h; no
-//       corruption: remote-free stacks hold plain links)
+//       corruption: where a block freed by another thread sits is not
+//       visible; no arena injections)
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -123,7 +128,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         ProducerConsumer(in, heap, threads, slot);
         break;
       case 6:
-        threads.Run(slot, [] { CheckHeap("before thread exit"); });
+        threads.Run(slot, [&] {
+          // Only the creating thread may destroy an arena.
+          heap.DestroyArenas(slot);
+          CheckHeap("before thread exit");
+        });
         threads.Restart(slot);
         break;
       case 7:
@@ -137,7 +146,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (int slot = 0; slot < num_threads; ++slot) {
     threads.Run(slot, [&] {
       heap.FreeAll(slot);
-      CheckHeap("freeing the thread's blocks");
+      heap.DestroyArenas(slot);
+      CheckHeap("freeing the thread's blocks and arenas");
     });
   }
   return 0;

@@ -3,7 +3,11 @@
 // distance from their free, pointers into blocks, pointers hakmem never
 // returned, realloc and usable_size of freed blocks, sized frees with wrong
 // sizes, and writes into freed blocks followed by allocations until hakmem
-// pops them. Every injected error must be reported exactly once with the
+// pops them; and on arenas (hak_heap_*): double hak_heap_free, hak_heap_free
+// of another heap's block, of an ordinary block, of interior and foreign
+// pointers, hak_free of blocks of destroyed arenas, writes into freed arena
+// blocks followed by hak_heap_malloc until the arena pops them. Every
+// injected error must be reported exactly once with the
 // expected kind; no valid operation may be reported; the model's blocks
 // stay intact and the heap passes CheckThreadHeap() after every step.
 //
@@ -28,8 +32,11 @@
 namespace {
 
 constexpr int kMaxOps = 512;
-// Opcodes below this are valid operations, the others injections.
+// Opcodes below this are valid operations (arena operations among them),
+// the others injections; from kFirstArenaInjection on arena injections
+// (232..255 used to be aliases of the first six injections).
 constexpr uint8_t kFirstInjection = 160;
+constexpr uint8_t kFirstArenaInjection = 232;
 
 bool g_corruption = true;
 
@@ -50,14 +57,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint8_t opcode = in.Byte();
     if (opcode < kFirstInjection) {
       fuzz::RunValidOp(opcode, in, heap, /*holder=*/-1);
-    } else {
+    } else if (opcode < kFirstArenaInjection) {
       inject.Run(opcode - kFirstInjection, in, /*slot=*/-1);
+    } else {
+      inject.RunArena(opcode - kFirstArenaInjection, in, /*slot=*/-1);
     }
     char where[48];
     std::snprintf(where, sizeof(where), "operation %d (opcode %u)", op, opcode);
     fuzz::CheckHeap(where);
   }
   heap.FreeAll(-1);
+  heap.DestroyArenas(-1);
   fuzz::CheckHeap("freeing every block");
   return 0;
 }

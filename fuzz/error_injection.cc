@@ -14,11 +14,6 @@
 namespace fuzz {
 namespace {
 
-// Freed blocks are corrupted only while hakmem maps less than this: each
-// detected corruption leaks the rest of a thread cache or span free list
-// (by design), and a long campaign must not run out of memory.
-constexpr uint64_t kCorruptionMappedLimit = uint64_t{512} << 20;
-
 // How an invalid pointer is passed to hakmem.
 enum class Api : uint8_t {
   kFree,
@@ -99,6 +94,8 @@ char* ReservedRegion() {
   return region;
 }
 
+}  // namespace
+
 uint64_t MappedBytes() {
   hak_stats s{};
   s.version = HAK_STATS_VERSION;
@@ -107,7 +104,52 @@ uint64_t MappedBytes() {
   return s.os_mapped_bytes;
 }
 
-}  // namespace
+char* ForeignPointer(uint8_t source, uint32_t offset, char (&stack)[64],
+                     void** from_system) {
+  switch (source % 6) {
+    case 0:
+      return stack + offset % sizeof(stack);
+    case 1:
+      return g_global_buffer + offset % sizeof(g_global_buffer);
+    case 2:
+      *from_system = std::malloc(1 + offset % 4096);
+      return static_cast<char*>(*from_system) + (offset >> 16) % 2 * 16;
+    case 3:  // beyond the 47-bit user address space
+      return reinterpret_cast<char*>((uint64_t{offset} << 16) |
+                                     (uint64_t{1} << 47) | (offset & 0xffff));
+    case 4:  // below mmap_min_addr
+      return reinterpret_cast<char*>(uintptr_t{1} + offset % 0xffff);
+    default:
+      return ReservedRegion() + offset % (1 << 20);
+  }
+}
+
+void WriteCorruption(void* p, uint8_t mode, uint64_t value, void* other) {
+  // Each mode leaves a state that hakmem's pop check must catch: the key
+  // word changed, or a link word whose decoding is not 16-byte aligned (the
+  // key is odd, so an even link word decodes to an odd address).
+  uint64_t words[2];
+  std::memcpy(words, p, sizeof(words));
+  switch (mode % 5) {
+    case 0:  // zeroed
+      words[0] = words[1] = 0;
+      break;
+    case 1:  // a pointer stored over the link
+      words[0] = reinterpret_cast<uintptr_t>(other);
+      break;
+    case 2:  // key changed
+      words[1] ^= value | 1;
+      break;
+    case 3:  // even data over the link
+      words[0] = value & ~uint64_t{1};
+      break;
+    case 4:  // both
+      words[0] = value & ~uint64_t{1};
+      words[1] ^= value | 1;
+      break;
+  }
+  std::memcpy(p, words, sizeof(words));
+}
 
 void ErrorInjector::Run(uint8_t opcode, ByteReader& in, int slot) {
   switch (opcode % kNumInjections) {
@@ -132,15 +174,36 @@ void ErrorInjector::Run(uint8_t opcode, ByteReader& in, int slot) {
   }
 }
 
+void ErrorInjector::RunArena(uint8_t opcode, ByteReader& in, int slot) {
+  switch (opcode % kNumArenaInjections) {
+    case 0:
+      HeapDoubleFree(in, slot);
+      break;
+    case 1:
+      HeapFreeLive(in, slot);
+      break;
+    case 2:
+      HeapFreeForeign(in, slot);
+      break;
+    case 3:
+      ArenaCorrupt(in, slot);
+      break;
+  }
+}
+
 void ErrorInjector::DoubleFree(ByteReader& in) {
   FreedBlock* picked = heap_.PickFreed(in.Byte());
   Api api = static_cast<Api>(in.Byte() % kNumFreeApis);
-  if (picked == nullptr || heap_.Find(picked->p) >= 0) return;
+  if (picked == nullptr || heap_.Find(picked->p) >= 0 ||
+      heap_.IsLeaked(picked->p)) {
+    return;
+  }
   const FreedBlock f = *picked;
   ExpectedError want{f.p, KindBit(HAK_ERROR_DOUBLE_FREE) |
                               KindBit(HAK_ERROR_INTERIOR_FREE) |
                               KindBit(HAK_ERROR_INVALID_FREE)};
-  if (f.cls != kLarge && heap_.WitnessLive(f)) {
+  // A live arena keeps all its spans, like a live witness keeps one.
+  if (f.cls != kLarge && (heap_.WitnessLive(f) || heap_.ArenaAlive(f))) {
     want = {f.p, KindBit(HAK_ERROR_DOUBLE_FREE), TierOf(f.cls), f.cls};
   } else if (f.cls == kLarge && f.allocs_at_free == heap_.allocs()) {
     want = {f.p, KindBit(HAK_ERROR_INVALID_FREE), "unknown", -1};
@@ -178,29 +241,7 @@ void ErrorInjector::Foreign(ByteReader& in) {
   Api api = static_cast<Api>(in.Byte() % kNumApis);
   char on_stack[64];
   void* from_system = nullptr;
-  char* p = nullptr;
-  switch (source) {
-    case 0:
-      p = on_stack + offset % sizeof(on_stack);
-      break;
-    case 1:
-      p = g_global_buffer + offset % sizeof(g_global_buffer);
-      break;
-    case 2:
-      from_system = std::malloc(1 + offset % 4096);
-      p = static_cast<char*>(from_system) + (offset >> 16) % 2 * 16;
-      break;
-    case 3:  // beyond the 47-bit user address space
-      p = reinterpret_cast<char*>((uint64_t{offset} << 16) |
-                                  (uint64_t{1} << 47) | (offset & 0xffff));
-      break;
-    case 4:  // below mmap_min_addr
-      p = reinterpret_cast<char*>(uintptr_t{1} + offset % 0xffff);
-      break;
-    case 5:
-      p = ReservedRegion() + offset % (1 << 20);
-      break;
-  }
+  char* p = ForeignPointer(source, offset, on_stack, &from_system);
   {
     ErrorWindow window;
     Call(api, p, 1 + offset % 512, 64, 1 + offset % 512);
@@ -215,10 +256,13 @@ void ErrorInjector::StaleUse(ByteReader& in) {
   FreedBlock* picked = heap_.PickFreed(in.Byte());
   Api api = in.Byte() % 2 == 0 ? Api::kRealloc : Api::kUsableSize;
   size_t new_size = DecodeSize(in);
-  if (picked == nullptr || heap_.Find(picked->p) >= 0) return;
+  if (picked == nullptr || heap_.Find(picked->p) >= 0 ||
+      heap_.IsLeaked(picked->p)) {
+    return;
+  }
   const FreedBlock f = *picked;
   ExpectedError want{f.p, KindBit(HAK_ERROR_INVALID_POINTER)};
-  if (f.cls != kLarge && heap_.WitnessLive(f)) {
+  if (f.cls != kLarge && (heap_.WitnessLive(f) || heap_.ArenaAlive(f))) {
     want.tier = TierOf(f.cls);
     want.size_class = f.cls;
   } else if (f.cls == kLarge && f.allocs_at_free == heap_.allocs()) {
@@ -260,43 +304,19 @@ void ErrorInjector::Corrupt(ByteReader& in, int slot) {
   uint8_t mode = in.Byte() % 5;
   uint64_t value = in.U64();
   // Only a slab block whose span is certainly alive (live witness) and
-  // still on this thread's free lists can be written and must be popped.
+  // still on this thread's free lists can be written and must be popped
+  // (arena blocks: ArenaCorrupt).
   if (!corruption_ || picked == nullptr || picked->cls == kLarge ||
-      !picked->corruptible || !heap_.WitnessLive(*picked) ||
-      heap_.Find(picked->p) >= 0) {
+      picked->arena >= 0 || !picked->corruptible ||
+      !heap_.WitnessLive(*picked) || heap_.Find(picked->p) >= 0) {
     return;
   }
   uint64_t mapped = MappedBytes();
   if (mapped > kCorruptionMappedLimit) return;
   const FreedBlock f = *picked;
 
-  // Each mode leaves a state that hakmem's pop check must catch: the key
-  // word changed, or a link word whose decoding is not 16-byte aligned (the
-  // key is odd, so an even link word decodes to an odd address).
-  uint64_t words[2];
-  std::memcpy(words, f.p, sizeof(words));
-  switch (mode) {
-    case 0:  // zeroed
-      words[0] = words[1] = 0;
-      break;
-    case 1:  // a pointer stored over the link
-      words[0] =
-          heap_.size() > 0
-              ? reinterpret_cast<uintptr_t>(heap_.at(value % heap_.size()).p)
-              : reinterpret_cast<uintptr_t>(f.p);
-      break;
-    case 2:  // key changed
-      words[1] ^= value | 1;
-      break;
-    case 3:  // even data over the link
-      words[0] = value & ~uint64_t{1};
-      break;
-    case 4:  // both
-      words[0] = value & ~uint64_t{1};
-      words[1] ^= value | 1;
-      break;
-  }
-  std::memcpy(f.p, words, sizeof(words));
+  WriteCorruption(f.p, mode, value,
+                  heap_.size() > 0 ? heap_.at(value % heap_.size()).p : f.p);
   // Its free state is gone: never free or use it again.
   heap_.ForgetFreed(f.p);
 

@@ -19,8 +19,10 @@ struct Log {
   std::atomic<bool> window_open{false};
   std::atomic<int> count{0};
   ErrorRecord records[kCapacity];
-  // Reports verified, by kind and by whether tier and class were checked.
+  // Reports verified, by kind and by whether tier and class were checked;
+  // and those of them that named the tier "arena".
   std::atomic<uint64_t> verified[8][2] = {};
+  std::atomic<uint64_t> verified_arena[8] = {};
 };
 Log g_log;
 
@@ -32,11 +34,17 @@ void PrintVerified() {
   for (int k = 1; k < 8; ++k) {
     uint64_t exact = g_log.verified[k][1].load(std::memory_order_relaxed);
     uint64_t loose = g_log.verified[k][0].load(std::memory_order_relaxed);
+    uint64_t arena = g_log.verified_arena[k].load(std::memory_order_relaxed);
     if (exact + loose == 0) continue;
-    std::fprintf(stderr, "  %-20s %10llu / %llu\n",
+    std::fprintf(stderr, "  %-20s %10llu / %llu",
                  KindName(static_cast<hak_error_kind>(k)),
                  static_cast<unsigned long long>(exact),
                  static_cast<unsigned long long>(loose));
+    if (arena != 0) {
+      std::fprintf(stderr, "  (tier arena: %llu)",
+                   static_cast<unsigned long long>(arena));
+    }
+    std::fprintf(stderr, "\n");
   }
 }
 
@@ -79,6 +87,8 @@ const char* KindName(hak_error_kind kind) {
       return "SIZE_MISMATCH";
     case HAK_ERROR_CORRUPTED_FREE_LIST:
       return "CORRUPTED_FREE_LIST";
+    case HAK_ERROR_WRONG_HEAP:
+      return "WRONG_HEAP";
     default:
       return "another kind";
   }
@@ -128,6 +138,9 @@ void ErrorWindow::ExpectOne(const ExpectedError& expected,
   }
   g_log.verified[r.kind & 7][expected.tier != nullptr].fetch_add(
       1, std::memory_order_relaxed);
+  if (std::strcmp(r.tier, "arena") == 0) {
+    g_log.verified_arena[r.kind & 7].fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace fuzz

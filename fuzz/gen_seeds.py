@@ -2,8 +2,8 @@
 """Writes the hand-made seed inputs of the three fuzzers into corpus/<name>/.
 
 Each seed is a short, meaningful scenario in the fuzzers' input encoding
-(documented in valid_ops.h, error_injection.h, size_model.h and
-cross_thread_fuzz.cc): one per operation kind, tier and injected error, so
+(documented in valid_ops.h, arena_ops.h, error_injection.h, size_model.h
+and cross_thread_fuzz.cc): one per operation kind, tier and injected error, so
 that the smoke tests start from every path and campaigns mutate from there.
 
     fuzz/gen_seeds.py            # (re)writes corpus/*/seed-*
@@ -102,6 +102,62 @@ def collect(force):
     return bytes([9, force])
 
 
+def align_byte(log2):
+    """DecodeAlignment's byte for 2^log2 (up to 1 MiB)."""
+    if log2 <= 12:
+        return log2
+    return next(b for b in range(192, 256) if b % 21 == log2)
+
+
+# --- arena operations (arena_ops.h): opcodes 140 + op -----------------------
+
+ARENA = 140
+
+
+def heap_create(slot):
+    """(Re-)creates the arena in `slot` (destroying the one there)."""
+    return bytes([ARENA + 0, slot])
+
+
+def heap_malloc(slot, size):
+    return bytes([ARENA + 1, slot]) + size
+
+
+def heap_aligned(slot, log2, size):
+    return bytes([ARENA + 2, slot, align_byte(log2)]) + size
+
+
+def heap_free(sel):
+    """hak_heap_free of arena block `sel` (index among the arena blocks)."""
+    return bytes([ARENA + 3, sel])
+
+
+def heap_destroy(slot):
+    return bytes([ARENA + 4, slot])
+
+
+def heap_burst(slot, count, size):
+    return bytes([ARENA + 5, slot, count - 1]) + size
+
+
+HEAP_FREE, REMOTE = 0, 1  # free burst mode bit 0
+NEWEST_FIRST, OLDEST_FIRST = 0, 2  # and bit 1
+
+
+def heap_free_burst(slot, count, mode=HEAP_FREE | NEWEST_FIRST):
+    return bytes([ARENA + 6, slot, count - 1, mode])
+
+
+def heap_failure(slot, which):
+    return bytes([ARENA + 7, slot, which])
+
+
+def arena_block_free(sel, api=FREE, variant=0):
+    """Ordinary free (hak_free, sized, aligned sized, realloc(p, 0)) of
+    arena block `sel`."""
+    return bytes([ARENA + 8, sel, api]) + struct.pack("<H", variant)
+
+
 # --- injections (error_injection.h), as double_free_fuzz opcodes ------------
 
 INJ = 160
@@ -131,6 +187,31 @@ def wrong_size(sel, size, align_log2=None):
 
 def corrupt(freed_sel, mode, value=0x1234567890ABCDEF):
     return bytes([INJ + 5, freed_sel, mode]) + struct.pack("<Q", value)
+
+
+# --- arena injections (error_injection.h): double_free_fuzz opcodes 232 + k --
+
+AINJ = 232
+OWN = 3  # heap_double_free target: the block's own arena
+
+
+def heap_double_free(freed_sel=0, target=OWN):
+    return bytes([AINJ + 0, freed_sel, target])
+
+
+def heap_free_live(sel, target, offset=0):
+    """hak_heap_free(arena `target`, block `sel` + offset): offset 0 is the
+    block's start, else a pointer 1 + offset % (usable - 1) into it."""
+    return bytes([AINJ + 1, sel, target]) + struct.pack("<I", offset)
+
+
+def heap_free_foreign(source, offset, target=0):
+    return bytes([AINJ + 2, source]) + struct.pack("<I", offset) + \
+        bytes([target])
+
+
+def heap_corrupt(freed_sel, mode, value=0x1234567890ABCDEF):
+    return bytes([AINJ + 3, freed_sel, mode]) + struct.pack("<Q", value)
 
 
 def write(name, seeds):
@@ -198,6 +279,50 @@ def ops_seeds():
         malloc(large(2)) + free(0) + collect(1)
     s["verify-rewrite"] = malloc(edge(9)) + malloc(large(5)) + verify(0) + \
         verify(1) + realloc(1, edge(9, 2)) + verify(0) + verify(1)
+    # Arenas.
+    s["arena-every-tier"] = b"".join(
+        heap_malloc(0, edge(c, d)) for c in range(0, 52, 3) for d in (0, 1)) + \
+        heap_malloc(0, large(1)) + heap_malloc(0, large(300, 1, True)) + \
+        heap_malloc(0, special(0)) + \
+        b"".join(heap_free(k) for k in range(0, 30, 4)) + \
+        heap_malloc(0, edge(3)) + heap_destroy(0) + malloc(edge(3)) + \
+        heap_malloc(0, edge(3))
+    s["arena-aligned"] = b"".join(
+        heap_aligned(1, k, edge(3)) for k in range(0, 21, 2)) + \
+        heap_aligned(1, 12, edge(51)) + heap_aligned(1, 6, large(2)) + \
+        heap_aligned(1, 4, special(1)) + \
+        b"".join(arena_block_free(0, ALIGNED_SIZED) for _ in range(4)) + \
+        heap_free(0) + heap_free(1) + heap_destroy(1)
+    s["arena-three-heaps-interleaved"] = heap_create(0) + heap_create(1) + \
+        heap_create(2) + b"".join(
+            heap_malloc(a, edge(5 + 7 * a)) + malloc(edge(5 + 7 * a)) +
+            heap_malloc(a, edge(30 + a))
+            for _ in range(6) for a in range(3)) + \
+        heap_destroy(1) + heap_create(1) + heap_burst(1, 20, edge(12)) + \
+        alloc_burst(20, edge(12)) + heap_create(2) + free_burst(10) + \
+        heap_burst(0, 10, edge(33))
+    s["arena-remote-frees-reused"] = heap_burst(0, 64, tiny(64)) + \
+        heap_free_burst(0, 32, REMOTE | OLDEST_FIRST) + \
+        heap_burst(0, 48, tiny(64)) + heap_free_burst(0, 20, HEAP_FREE) + \
+        heap_burst(0, 30, tiny(64)) + heap_destroy(0)
+    s["arena-destroy-then-reuse"] = heap_burst(0, 64, edge(10)) + \
+        heap_burst(0, 8, large(3)) + heap_destroy(0) + \
+        alloc_burst(64, edge(10)) + malloc(large(3)) + malloc(large(3)) + \
+        heap_burst(1, 64, edge(10)) + heap_burst(1, 2, large(3)) + \
+        collect(1) + verify(0) + heap_destroy(1) + collect(1) + \
+        heap_burst(2, 64, edge(10))
+    s["arena-ordinary-frees"] = heap_malloc(0, edge(7)) + \
+        heap_malloc(0, edge(25)) + heap_malloc(0, large(6)) + \
+        heap_aligned(0, 8, edge(9)) + heap_malloc(0, edge(40)) + \
+        arena_block_free(0, SIZED, 3) + arena_block_free(0, ALIGNED_SIZED) + \
+        arena_block_free(0, REALLOC0) + arena_block_free(0, SIZED, 9999) + \
+        arena_block_free(0) + free_burst(5) + realloc(0, edge(8)) + \
+        heap_malloc(0, edge(7))
+    s["arena-recreate-with-live-blocks"] = heap_burst(0, 10, edge(20)) + \
+        heap_create(0) + heap_burst(0, 10, edge(20)) + heap_create(0) + \
+        heap_burst(0, 10, large(1)) + heap_create(0) + heap_free_burst(0, 5)
+    s["arena-failure-contract"] = b"".join(
+        heap_failure(a, w) for a in range(3) for w in range(5))
     return s
 
 
@@ -253,6 +378,51 @@ def double_free_seeds():
         free(1) + double_free(0) + interior(0, 8) + foreign(0) + \
         stale_use(0, 1, edge(1)) + wrong_size(1, edge(9)) + free(0) + \
         double_free(0, ALIGNED_SIZED)
+    # Arenas. A freed slab block of a live arena: exactly DOUBLE_FREE,
+    # whether freed again by hak_heap_free or hak_free.
+    for name, size in (("tiny", tiny(64)), ("pool", edge(25))):
+        s[f"arena-double-heap-free-{name}"] = heap_burst(0, 3, size) + \
+            heap_free(2) + heap_double_free(0) + double_free(0) + \
+            heap_double_free(0, 1)
+    for api in range(4):
+        s[f"arena-remote-free-then-double-free-api{api}"] = \
+            heap_burst(0, 3, tiny(48)) + arena_block_free(1, api) + \
+            heap_double_free(0) + double_free(0, api)
+    s["arena-double-free-large"] = heap_malloc(0, large(12)) + \
+        heap_free(0) + heap_double_free(0) + double_free(0) + \
+        heap_malloc(1, large(40)) + heap_double_free(1, 1)
+    s["arena-block-into-other-heap"] = heap_malloc(0, edge(4)) + \
+        heap_malloc(0, edge(30)) + heap_malloc(0, large(2)) + \
+        heap_free_live(0, 1) + heap_free_live(1, 2) + heap_free_live(2, 1) + \
+        heap_free(0) + heap_free(0) + heap_free(0)
+    s["arena-ordinary-block-into-heap"] = malloc(edge(4)) + \
+        malloc(edge(44)) + malloc(large(8)) + aligned(10, edge(3)) + \
+        heap_free_live(0, 0) + heap_free_live(1, 1) + heap_free_live(2, 2) + \
+        heap_free_live(3, 0)
+    s["arena-interior"] = heap_malloc(0, edge(10)) + \
+        heap_malloc(0, large(5)) + heap_free_live(0, 0, 5) + \
+        heap_free_live(1, 0, 4096) + heap_free_live(0, 1, 16) + \
+        interior(0, 32) + interior(1, 8192, 4) + interior(0, 1, 5) + \
+        wrong_size(0, edge(11))
+    s["arena-foreign"] = b"".join(
+        heap_free_foreign(src, 0x10203 * (src + 1), src % 3)
+        for src in range(6))
+    s["arena-destroyed-blocks-freed"] = heap_burst(0, 6, edge(15)) + \
+        heap_destroy(0) + double_free(0) + double_free(1, SIZED) + \
+        stale_use(2, 1, edge(1)) + heap_double_free(3, 1) + \
+        heap_malloc(1, large(7)) + heap_destroy(1) + double_free(0) + \
+        heap_double_free(0, 2)
+    s["arena-stale-use"] = heap_burst(2, 3, tiny(96)) + heap_free(1) + \
+        stale_use(0, 0, edge(5)) + stale_use(0, 1, edge(5)) + \
+        arena_block_free(0) + stale_use(0, 1, edge(5))
+    for mode in range(5):
+        s[f"arena-corrupt-mode{mode}"] = heap_burst(0, 3, tiny(64)) + \
+            heap_free(2) + heap_corrupt(0, mode) + heap_double_free(0) + \
+            heap_burst(0, 4, tiny(64))
+    s["arena-corrupt-deep-in-list"] = heap_burst(1, 40, edge(27)) + \
+        heap_free_burst(1, 30, HEAP_FREE | OLDEST_FIRST) + \
+        heap_corrupt(5, 3) + heap_double_free(10) + heap_destroy(1) + \
+        heap_burst(1, 40, edge(27))
     return s
 
 
@@ -323,6 +493,21 @@ def cross_thread_seeds():
         valid(0, alloc_burst(3, tiny(80))) + free_by(1, 0) + \
         inject(1, stale_use(0, 0, edge(2))) + \
         inject(0, stale_use(0, 1, edge(2)))
+    s["arena-remote-frees"] = bytes([0]) + \
+        valid(0, heap_burst(0, 20, tiny(64))) + \
+        b"".join(free_by(1, k) for k in range(10)) + \
+        valid(0, heap_burst(0, 20, tiny(64))) + valid(0, heap_destroy(0))
+    s["arena-hand-over-and-exit"] = bytes([1]) + \
+        valid(0, heap_malloc(0, edge(14))) + \
+        valid(0, heap_malloc(0, large(2))) + hand(1, 0) + hand(2, 1) + \
+        valid(1, heap_malloc(0, edge(14))) + valid(1, heap_free(0)) + \
+        restart(0) + valid(1, heap_malloc(0, edge(14))) + \
+        inject(2, double_free(0)) + inject(2, double_free(1)) + \
+        valid(1, heap_free(0))
+    s["arena-per-thread"] = bytes([2]) + b"".join(
+        valid(t, heap_burst(t % 3, 10, edge(5 + t))) for t in range(4)) + \
+        b"".join(free_by((t + 1) % 4, 0) for t in range(8)) + \
+        valid(2, heap_create(2)) + restart(1) + restart(3)
     s["collect-per-thread"] = bytes([1]) + \
         valid(0, alloc_burst(30, edge(27))) + valid(1, collect(1)) + \
         free_by(1, 0) + free_by(1, 0) + valid(0, collect(1)) + \

@@ -14,9 +14,10 @@ namespace {
 
 uintptr_t Addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
-// Same slab class and same 64 KiB slab: then the same span.
+// Same slab class, same owner (thread or arena) and same 64 KiB slab: then
+// the same span.
 bool SameSpan(const Block& a, const Block& b) {
-  return a.cls != kLarge && a.cls == b.cls &&
+  return a.cls != kLarge && a.cls == b.cls && a.arena == b.arena &&
          Addr(a.p) >> 16 == Addr(b.p) >> 16;
 }
 
@@ -72,7 +73,7 @@ void HeapModel::CheckUsable(const Block& b, const char* what) const {
 }
 
 long HeapModel::Add(void* p, size_t size, size_t alignment, int cls, int holder,
-                    uint64_t id, uint64_t seed, const char* what) {
+                    uint64_t id, uint64_t seed, const char* what, int arena) {
   if (p == nullptr) {
     Fail("%s(%zu bytes, alignment %zu) returned NULL, errno %d", what, size,
          alignment, errno);
@@ -83,13 +84,14 @@ long HeapModel::Add(void* p, size_t size, size_t alignment, int cls, int holder,
     Fail("%s(%zu bytes) returned %p, not aligned to %zu", what, size, p,
          need_alignment);
   }
-  if (leaked_.count(p) != 0) {
+  if (IsLeaked(p)) {
     Fail(
         "%s returned %p, a freed block hakmem reported as corrupted (and "
         "so leaked)",
         what, p);
   }
   Block b{p, size, alignment, hak_usable_size(p), cls, id, seed, holder};
+  b.arena = arena;
   CheckUsable(b, what);
   // [p, p + usable) must not overlap any live block.
   auto next = by_address_.lower_bound(Addr(p));
@@ -111,7 +113,7 @@ long HeapModel::Add(void* p, size_t size, size_t alignment, int cls, int holder,
   return static_cast<long>(live_.size() - 1);
 }
 
-void HeapModel::Remove(size_t i, int by) {
+Block HeapModel::Unlink(size_t i) {
   const Block b = live_[i];
   size_t last = live_.size() - 1;
   by_address_.erase(Addr(b.p));
@@ -121,9 +123,20 @@ void HeapModel::Remove(size_t i, int by) {
   }
   live_.pop_back();
   live_bytes_ -= b.size;
+  return b;
+}
 
+void HeapModel::Remove(size_t i, int by, bool heap_free) {
+  const Block b = Unlink(i);
+  // An arena block freed remotely (hak_free and friends) sits on its
+  // span's remote-free stack, not on a free list an allocation pops.
+  bool on_free_list = b.cls != kLarge && (b.arena < 0 || heap_free);
   FreedBlock f{b.p, b.size,  b.alignment, b.usable, b.cls,
-               by,  allocs_, 0,           nullptr,  b.cls != kLarge};
+               by,  allocs_, 0,           nullptr,  on_free_list};
+  if (b.arena >= 0) {
+    f.arena = b.arena;
+    f.arena_gen = arenas_[b.arena].gen;
+  }
   for (const Block& w : live_) {
     if (SameSpan(w, b)) {
       f.witness_id = w.id;
@@ -182,6 +195,11 @@ long HeapModel::ReallocNull(size_t size, int holder) {
 void HeapModel::Realloc(size_t i, size_t size) {
   Verify(i);
   const Block b = live_[i];
+  if (b.arena >= 0) {
+    // The header does not say whether a reallocated arena block stays in
+    // its arena (which decides whether hak_heap_free and destroy apply).
+    Fail("harness: hak_realloc of arena block %p", b.p);
+  }
   if (size == 0) {
     void* q = hak_realloc(b.p, 0);
     if (q != nullptr) Fail("hak_realloc(%p, 0) returned %p", b.p, q);
@@ -319,6 +337,16 @@ bool HeapModel::WitnessLive(const FreedBlock& f) const {
   if (f.witness_id == 0) return false;
   long i = Find(f.witness_p);
   return i >= 0 && live_[i].id == f.witness_id;
+}
+
+bool HeapModel::IsLeaked(const void* p) const {
+  if (leaked_.count(const_cast<void*>(p)) != 0) return true;
+  for (const ArenaSlot& a : arenas_) {
+    for (const void* q : a.leaked) {
+      if (q == p) return true;
+    }
+  }
+  return false;
 }
 
 void HeapModel::ForgetFreed(const void* p) {

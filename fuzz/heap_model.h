@@ -14,6 +14,12 @@
 // (hakmem releases a span only when no block of it is out), so hakmem must
 // report a second free of it as a double free, exactly.
 //
+// Arenas (first-class heaps, hak_heap_*) sit in kMaxArenas slots. Their
+// blocks are ordinary model blocks (same checks; `arena` says whose they
+// are). Destroying an arena releases every block still in it: the model
+// forgets them (hakmem may hand the memory out again), keeping a few as
+// freed blocks so that error injection can free them afterwards.
+//
 // Not thread-safe: the cross-thread fuzzer runs one step at a time.
 #ifndef HAKMEM_FUZZ_HEAP_MODEL_H_
 #define HAKMEM_FUZZ_HEAP_MODEL_H_
@@ -24,6 +30,8 @@
 #include <map>
 #include <unordered_set>
 #include <vector>
+
+#include "capi/hakmem.h"
 
 namespace fuzz {
 
@@ -36,6 +44,7 @@ struct Block {
   uint64_t id;       // unique per allocation; kept by an in-place realloc
   uint64_t seed;     // of the contents
   int holder;        // thread slot that may use it (cross-thread fuzzer)
+  int arena = -1;    // the arena slot it was allocated from, or -1
 };
 
 struct FreedBlock {
@@ -49,6 +58,19 @@ struct FreedBlock {
   uint64_t witness_id;      // 0: none
   void* witness_p;
   bool corruptible;  // still on one of its owner's free lists, as far as known
+                     // (for an arena block: on its span's free list, i.e.
+                     // freed by hak_heap_free rather than remotely)
+  int arena = -1;          // the arena slot it belonged to, or -1
+  uint64_t arena_gen = 0;  // and which arena in that slot (ArenaSlot::gen)
+};
+
+// One arena slot of the model.
+struct ArenaSlot {
+  hak_heap* heap = nullptr;  // nullptr: none
+  int owner = -1;            // thread slot that created it (-1: the only one)
+  uint64_t gen = 0;          // unique per arena created
+  // Its blocks hakmem reported as corrupted: leaked until the destroy.
+  std::vector<void*> leaked;
 };
 
 enum class FreeApi : uint8_t {
@@ -64,6 +86,9 @@ class HeapModel {
   static constexpr size_t kMaxLiveBytes = size_t{64} << 20;
   static constexpr size_t kFreedHistory = 64;
   static constexpr long kSkipped = -1;
+  static constexpr int kMaxArenas = 3;
+  // Blocks of a destroyed arena kept as freed blocks (for error injection).
+  static constexpr int kDestroyedKept = 4;
 
   HeapModel() = default;
   HeapModel(const HeapModel&) = delete;
@@ -91,6 +116,29 @@ class HeapModel {
   // Frees every block of `holder` (-1: all), in allocation order.
   void FreeAll(int holder);
 
+  // --- Arenas (heap_model_arena.cc). Only an arena's owner thread
+  // allocates from it, calls hak_heap_free on it and destroys it.
+  // The arena in `slot`, created for `owner` if the slot is empty; nullptr
+  // if it belongs to another thread.
+  hak_heap* ArenaFor(int slot, int owner);
+  // hak_heap_malloc / hak_heap_aligned_alloc from the arena in `slot`
+  // (which exists), like Malloc / AlignedAlloc.
+  long HeapMalloc(int slot, size_t size, int holder, bool unlimited = false);
+  long HeapAlignedAlloc(int slot, size_t alignment, size_t size, int holder);
+  // hak_heap_free(its arena, block i) of an arena block.
+  void HeapFree(size_t i, int by);
+  // Checks the arena's blocks, destroys it with them inside, forgets them,
+  // and checks that every other block survived.
+  void DestroyArena(int slot, int by);
+  // Destroys every arena of `owner` (-1: all).
+  void DestroyArenas(int owner);
+  const ArenaSlot& arena(int slot) const { return arenas_[slot]; }
+  // Whether freed block f's arena still exists (then its span does too).
+  bool ArenaAlive(const FreedBlock& f) const;
+  // Records that hakmem reported the freed block at `p` of arena `slot` as
+  // corrupted: it is leaked until the arena is destroyed.
+  void MarkArenaLeaked(int slot, void* p) { arenas_[slot].leaked.push_back(p); }
+
   // --- Queries.
   size_t size() const { return live_.size(); }
   Block& at(size_t i) { return live_[i]; }
@@ -100,6 +148,18 @@ class HeapModel {
   // Picks a live block of `holder` (-1: any) from the selector `sel`;
   // -1 if there is none.
   long Pick(uint32_t sel, int holder) const;
+  // Picks a live block for which `pred(block)` holds; -1 if there is none.
+  template <typename Pred>
+  long PickWhere(uint32_t sel, Pred pred) const {
+    size_t count = 0;
+    for (const Block& b : live_) count += pred(b) ? 1 : 0;
+    if (count == 0) return -1;
+    size_t want = sel % count;
+    for (size_t i = 0; i < live_.size(); ++i) {
+      if (pred(live_[i]) && want-- == 0) return static_cast<long>(i);
+    }
+    return -1;
+  }
   // Allocations done so far (hakmem maps memory only when allocating).
   uint64_t allocs() const { return allocs_; }
 
@@ -113,14 +173,21 @@ class HeapModel {
   // Records that hakmem reported the freed block at `p` as corrupted: it is
   // leaked, and an allocation returning it again fails.
   void MarkLeaked(void* p) { leaked_.insert(p); }
+  // Whether `p` is a block hakmem reported as corrupted and still leaks:
+  // such a block is never freed or used again (its free state is gone).
+  bool IsLeaked(const void* p) const;
 
  private:
   bool HasRoomFor(size_t bytes) const;
   // Checks a block hakmem just returned and adds it; returns its index.
   long Add(void* p, size_t size, size_t alignment, int cls, int holder,
-           uint64_t id, uint64_t seed, const char* what);
-  // Removes block i from the model (hakmem already freed it).
-  void Remove(size_t i, int by);
+           uint64_t id, uint64_t seed, const char* what, int arena = -1);
+  // Removes block i from the model (hakmem already freed it; `heap_free`:
+  // by hak_heap_free) and remembers it as freed.
+  void Remove(size_t i, int by, bool heap_free = false);
+  // Removes block i from the live blocks only; returns it.
+  Block Unlink(size_t i);
+  void CreateArena(int slot, int owner);
   void CheckUsable(const Block& b, const char* what) const;
   uint64_t NewSeed() { return ++seeds_ * 0x9E3779B97F4A7C15ull; }
 
@@ -131,6 +198,8 @@ class HeapModel {
   uint64_t seeds_ = 0;
   uint64_t allocs_ = 0;
   std::deque<FreedBlock> freed_;
+  ArenaSlot arenas_[kMaxArenas];
+  uint64_t next_arena_gen_ = 1;
   // Process-wide: hakmem's leaked blocks stay leaked across inputs.
   static std::unordered_set<void*> leaked_;
 };

@@ -2,12 +2,15 @@
 //
 // The input is a sequence of operations (valid_ops.h): malloc, calloc,
 // realloc, aligned alloc, free and sized frees of sizes across all tiers,
-// bursts, and the failure contract. Every block holds a pattern of its own
+// bursts, and the failure contract; interleaved with operations on up to
+// three arenas (arena_ops.h): create, hak_heap_malloc and
+// hak_heap_aligned_alloc, hak_heap_free, remote frees into them, destroy
+// with live blocks inside, re-create. Every block holds a pattern of its own
 // that is checked before it is freed or reallocated; every result is
 // checked against the model (heap_model.h); after each operation the
 // thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must report
-// no error at all (error_log.h aborts on any report). Everything is freed
-// at the end of each input.
+// no error at all (error_log.h aborts on any report). Everything is freed,
+// and every arena destroyed, at the end of each input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,10 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::RunValidOp(opcode, in, heap, /*holder=*/-1);
     char where[48];
     std::snprintf(where, sizeof(where), "operation %d (opcode %u)", op,
-                  opcode % fuzz::kNumValidOps);
+                  opcode);
     fuzz::CheckHeap(where);
   }
   heap.FreeAll(-1);
+  heap.DestroyArenas(-1);
   fuzz::CheckHeap("freeing every block");
   return 0;
 }

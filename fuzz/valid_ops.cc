@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "capi/hakmem.h"
+#include "fuzz/arena_ops.h"
 #include "fuzz/fuzz_support.h"
 #include "fuzz/size_model.h"
 
@@ -32,7 +33,8 @@ void Realloc(ByteReader& in, HeapModel& heap, int holder) {
   uint8_t sel = in.Byte();
   size_t size = DecodeSize(in);
   long i = heap.Pick(sel, holder);
-  if (sel == 255 || i < 0) {
+  // Not an arena block: see valid_ops.h.
+  if (sel == 255 || i < 0 || heap.at(static_cast<size_t>(i)).arena >= 0) {
     heap.ReallocNull(size, holder);
     return;
   }
@@ -112,6 +114,11 @@ void FailureContract(ByteReader& in) {
 }  // namespace
 
 void RunValidOp(uint8_t opcode, ByteReader& in, HeapModel& heap, int holder) {
+  if (opcode >= kFirstArenaOpcode &&
+      opcode < kFirstArenaOpcode + kNumArenaOpcodes) {
+    RunArenaOp(opcode - kFirstArenaOpcode, in, heap, holder);
+    return;
+  }
   switch (opcode % kNumValidOps) {
     case 0:
       heap.Malloc(DecodeSize(in), holder);
