@@ -14,6 +14,7 @@ const char* const kNames[kCounters] = {
     "alloc_cache_hit",     "alloc_refill",       "refill_free_list",
     "refill_remote_drain", "refill_carve",       "refill_blocks",
     "span_from_available", "span_from_full",     "span_adopted",
+    "span_adopted_by_free",
     "span_new",            "free_tls_sll",       "free_ss_local",
     "free_ss_remote",      "spill",              "span_released",
     "refill_failed",       "free_rejected",      "cache_dropped",

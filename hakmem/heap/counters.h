@@ -28,6 +28,7 @@ enum class Counter : uint8_t {
   kSpanFromAvailable,  // next span: an owned span known to have blocks
   kSpanFromFull,       // next span: a full span that got remote frees
   kSpanAdopted,        // next span: abandoned by an exited thread
+  kSpanAdoptedByFree,  // abandoned span taken over by a free into it
   kSpanNew,            // next span: fresh from the span allocator
   // Free pipeline.
   kFreeTlsSll,         // tls_sll: pushed onto the thread cache

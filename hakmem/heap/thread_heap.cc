@@ -27,10 +27,17 @@ namespace {
 // the class's memory before refills start finding it.
 constexpr int kFullSpansScanned = 8;
 
-// Every this many refills, a thread returns the cached blocks of classes
-// that needed no refill since the last time: idle caches shrink without a
-// background thread, on the thread's own slow path.
+// Every this many slow paths (refills and spills), a thread scavenges: it
+// returns the cached blocks of classes that needed no refill since the
+// last time, and takes in the remote frees of its spans, releasing those
+// that emptied. Idle caches shrink and spans whose blocks were all freed by
+// other threads go back without a background thread, on the thread's own
+// slow path.
 constexpr uint32_t kScavengePeriod = 1024;
+// Spans of each list of each class a scavenge examines (in rotation): keeps
+// one scavenge's work, and its cache misses, bounded however many spans a
+// thread owns.
+constexpr uint32_t kSpansReclaimedPerScavenge = 32;
 
 // Bounds of a thread cache, in blocks, whatever HAKMEM_TCACHE_BYTES says.
 constexpr size_t kMinCacheBlocks = 2;
@@ -301,12 +308,38 @@ void FlushBin(ThreadHeap& heap, unsigned cls) {
   while (FreeBlock* b = PopChecked(bin, cls)) ReturnToSpan(heap, b);
 }
 
-void ScavengeIdleBins(ThreadHeap& heap) {
+// Drains the remote frees of up to `limit` spans of each of the class's
+// lists, releases the ones that are empty, and moves full ones that got
+// blocks to `available`; the next call resumes where this one stopped. A
+// span whose owner no longer allocates from its class is drained nowhere
+// else, so without this it could never empty.
+void ReclaimRemoteFrees(OwnedSpans& o, uint32_t limit) {
+  for (SpanList* list : {&o.available, &o.full}) {
+    SlabMeta* m = list->head;
+    for (uint32_t seen = 0; m != nullptr && seen < limit; ++seen) {
+      SlabMeta* next = m->next;
+      DrainRemoteFrees(m);
+      if (m->used == 0) {
+        Unlink(o, m);
+        ReleaseSpan(m);
+        HAK_COUNT(Counter::kSpanReleased);
+      } else if (m->list == SlabList::kFull && m->free_list != nullptr) {
+        Unlink(o, m);
+        PushAvailable(o, m);
+      }
+      m = next;
+    }
+    if (m != nullptr && m->list != SlabList::kNone) list->RotateTo(m);
+  }
+}
+
+void Scavenge(ThreadHeap& heap) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     if (heap.recent_refills[cls] == 0 && heap.cache_head[cls] != nullptr) {
       FlushBin(heap, cls);
     }
     heap.recent_refills[cls] = 0;
+    ReclaimRemoteFrees(heap.spans[cls], kSpansReclaimedPerScavenge);
   }
 }
 
@@ -335,7 +368,7 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
-  if (++heap.refills % kScavengePeriod == 0) ScavengeIdleBins(heap);
+  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
   if (heap.recent_refills[cls] != UINT16_MAX) ++heap.recent_refills[cls];
   OwnedSpans& o = heap.spans[cls];
   CacheBin bin(heap, cls);
@@ -382,21 +415,7 @@ void CollectThreadHeap(bool force) {
       PushAvailable(o, o.current);
       o.current = nullptr;
     }
-    for (SpanList* list : {&o.available, &o.full}) {
-      for (SlabMeta* m = list->head; m != nullptr;) {
-        SlabMeta* next = m->next;
-        DrainRemoteFrees(m);
-        if (m->used == 0) {
-          Unlink(o, m);
-          ReleaseSpan(m);
-          HAK_COUNT(Counter::kSpanReleased);
-        } else if (m->list == SlabList::kFull && m->free_list != nullptr) {
-          Unlink(o, m);
-          PushAvailable(o, m);
-        }
-        m = next;
-      }
-    }
+    ReclaimRemoteFrees(o, UINT32_MAX);
   }
 }
 
@@ -410,6 +429,7 @@ void SpillCache(unsigned cls) noexcept {
     if (b == nullptr) break;
     ReturnToSpan(heap, b);
   }
+  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
 }
 
 void RemoteFree(SlabMeta* span, void* p) noexcept {
@@ -423,11 +443,34 @@ void RemoteFree(SlabMeta* span, void* p) noexcept {
     return;
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
+  if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
+    // Nobody drains the remote frees of a span whose thread exited until
+    // a thread adopts it, so the first thread that frees into it takes it
+    // over: its blocks then come back through local frees, and the span is
+    // released once they are all back, even if nothing allocates again
+    // (a program freeing, at the end, what its exited threads made).
+    // Adopted before this block is pushed, which keeps the span in use.
+    // (Not by a thread past its last exit round: nothing would release
+    // what it owns.)
+    ThreadHeap& heap = tls_heap;
+    if (!PastLastExitRound(heap)) {
+      if (heap.token == 0) SetUpThreadHeap(heap);
+    }
+    if (heap.token != 0 && !PastLastExitRound(heap) &&
+        AdoptAbandonedSpan(span, heap.token)) {
+      HAK_COUNT(Counter::kSpanAdoptedByFree);
+      DrainRemoteFrees(span);
+      PushAvailable(heap.spans[span->size_class], span);
+      ReturnToSpan(heap, block);
+      return;
+    }
+    RemoteFreePush(span, block);
+    HAK_COUNT(Counter::kFreeSsRemote);
+    RequestAbandonedSweep();
+    return;
+  }
   RemoteFreePush(span, block);
   HAK_COUNT(Counter::kFreeSsRemote);
-  if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
-    RequestAbandonedSweep();
-  }
 }
 
 void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {

@@ -69,9 +69,9 @@ struct ThreadHeap {
   // library (through the GOT).
   uint64_t free_key_secret;
   uint32_t teardowns;  // times torn down by the thread-exit hook
-  // Idle-cache scavenging (thread_heap.cc): refills overall, and per class
+  // Scavenging (thread_heap.cc): slow paths overall, and refills per class
   // since the last scavenge.
-  uint32_t refills;
+  uint32_t slow_paths;
   uint16_t recent_refills[kNumClasses];
   OwnedSpans spans[kNumClasses];
 };

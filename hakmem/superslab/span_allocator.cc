@@ -368,6 +368,23 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   return m;
 }
 
+bool AdoptAbandonedSpan(SlabMeta* span, uint64_t owner) {
+  SpinLockHolder hold(g_spans.lock);
+  // The owner field first: an owned span's `list` is its owner's to write
+  // without this lock. Only this lock's holders change an ownerless span's
+  // owner, and its last owner gave it up with a release store after its
+  // last write to `list`.
+  if (span->owner.load(std::memory_order_acquire) != kNoOwner ||
+      span->list != SlabList::kAbandoned) {
+    return false;
+  }
+  g_spans.abandoned[span->size_class].Remove(span);
+  span->list = SlabList::kNone;
+  --g_spans.spans_abandoned;
+  span->owner.store(owner, std::memory_order_release);
+  return true;
+}
+
 void RequestAbandonedSweep() {
   if (!g_spans.sweep_requested.load(std::memory_order_relaxed)) {
     g_spans.sweep_requested.store(true, std::memory_order_relaxed);

@@ -33,8 +33,15 @@ void AbandonSpan(SlabMeta* span);
 // blocks.
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
 
-// Called by a free into an abandoned span: asks the next span acquisition
-// to drain abandoned spans and release the empty ones.
+// Takes ownership of `span` for `owner` if it is abandoned; false if not
+// (any more). The caller must hold a block of it (so that it cannot be
+// released meanwhile). The span is on no list; its remote-free stack may
+// hold blocks.
+bool AdoptAbandonedSpan(SlabMeta* span, uint64_t owner);
+
+// Called by a free into an abandoned span that its thread cannot adopt:
+// asks the next span acquisition to drain abandoned spans and release the
+// empty ones.
 void RequestAbandonedSweep();
 
 // Gives back what it can now: drains abandoned spans and releases the

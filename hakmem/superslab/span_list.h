@@ -58,6 +58,19 @@ struct SpanList {
     m->prev = m->next = nullptr;
   }
 
+  // Rotates the list so that `m` (on it) is the head: the spans before it
+  // move, in order, behind the tail. Lets a bounded walk resume where it
+  // stopped.
+  void RotateTo(SlabMeta* m) {
+    if (m == head) return;
+    head->prev = tail;
+    tail->next = head;
+    head = m;
+    tail = m->prev;
+    tail->next = nullptr;
+    m->prev = nullptr;
+  }
+
   // nullptr when empty.
   ABSL_ATTRIBUTE_ALWAYS_INLINE SlabMeta* PopFront() {
     SlabMeta* m = head;
