@@ -152,13 +152,14 @@ enum hak_error_kind {
   HAK_ERROR_INVALID_POINTER = 4,       /* realloc/usable_size of a dead block */
   HAK_ERROR_SIZE_MISMATCH = 5,         /* sized free with the wrong size */
   HAK_ERROR_CORRUPTED_FREE_LIST = 6,   /* a freed block was written to */
-  HAK_ERROR_WRONG_HEAP = 7             /* hak_heap_free of another heap's block */
+  HAK_ERROR_WRONG_HEAP = 7             /* hak_heap_free of a block not of that heap */
 };
 
 struct hak_error {
   enum hak_error_kind kind;
   const void* ptr;
-  const char* tier;    /* "tiny", "pool", "large", "superslab", "unknown" */
+  const char* tier;    /* "tiny", "pool", "large", "arena", "superslab",
+                          "unknown" */
   int size_class;      /* slab size class, or -1 */
   unsigned thread;     /* kernel thread id of the thread that erred */
   const char* message; /* the one-line report, without a newline */

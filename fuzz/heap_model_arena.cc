@@ -44,7 +44,7 @@ long HeapModel::HeapAlignedAlloc(int slot, size_t alignment, size_t size,
   if (!HasRoomFor(size)) return kSkipped;
   void* p = hak_heap_aligned_alloc(arenas_[slot].heap, alignment, size);
   ++allocs_;
-  long i = Add(p, size, alignment, ArenaAlignedClass(alignment, size), holder,
+  long i = Add(p, size, alignment, AlignedClass(alignment, size), holder,
                next_id_++, NewSeed(), "hak_heap_aligned_alloc", slot);
   FillPattern(p, size, live_[i].seed);
   return i;

@@ -63,18 +63,6 @@ inline int AlignedClass(size_t alignment, size_t size) {
   return cls;
 }
 
-// The class hak_heap_aligned_alloc(heap, alignment, size) uses, or kLarge:
-// as AlignedClass, except that hakmem's arenas (Arena::Alloc in
-// hakmem/arena/arena.cc) take a slab class only for alignments up to a
-// page and map anything above, while hak_aligned_alloc serves up to 64 KiB
-// from the slab classes (README.md, finding 3). Exact size classes are not
-// part of the contract (docs/API.md); this follows the code.
-inline constexpr size_t kMaxArenaSlabAlignment = kPage;
-inline int ArenaAlignedClass(size_t alignment, size_t size) {
-  if (alignment > 16 && alignment > kMaxArenaSlabAlignment) return kLarge;
-  return AlignedClass(alignment, size);
-}
-
 inline const char* TierOf(int cls) {
   return cls == kLarge ? "large" : cls < kNumTinyClasses ? "tiny" : "pool";
 }

@@ -117,12 +117,8 @@ void* Arena::Alloc(size_t size, size_t alignment) {
     errno = ENOMEM;
     return nullptr;
   }
-  size_t need = size < alignment ? alignment : size;
-  if (alignment <= kPageSize && need <= kPoolMaxSize) {
-    unsigned cls = SlabClassOf(need);
-    while (alignment > 16 && ClassBlockSize(cls) % alignment != 0) ++cls;
-    return AllocFromSpans(cls);
-  }
+  unsigned cls = AlignedClassOf(alignment, size);
+  if (cls < kNumClasses) return AllocFromSpans(cls);
   return LargeAlloc(size, alignment, /*zeroed=*/false, token_);
 }
 

@@ -10,7 +10,8 @@
 //     the span's remote-free stack, which the arena drains when it needs
 //     blocks);
 //   - after Destroy every block of the arena is gone: freeing one is
-//     reported as an invalid free.
+//     reported (as an interior or invalid free: its span may be carved
+//     again, or free).
 // Arena::Free checks that the block belongs to this arena and reports
 // MemoryError::kWrongHeap otherwise; the same block-state protocol as the
 // thread heaps (free key, double-free detection) applies.

@@ -34,8 +34,7 @@ size_t LiveBlockSize(const void* p) {
   if (InSuperSlab(p)) {
     const SlabMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(!IsLiveSlabBlock(span, p))) {
-      ReportMemoryError(MemoryError::kInvalidPointer, p, SlabTier(span),
-                        span->size_class);
+      ReportSlabFreeError(MemoryError::kInvalidPointer, span, p);
       return 0;
     }
     return span->block_size;
@@ -45,23 +44,6 @@ size_t LiveBlockSize(const void* p) {
     ReportMemoryError(MemoryError::kInvalidPointer, p, "unknown", -1);
   }
   return size;
-}
-
-// The slab class AlignedAlloc uses for (alignment, size), or kNumClasses
-// when the request goes to the large tier. A span's first block is aligned
-// to the largest power of two dividing the block size, up to a slab
-// (span_allocator.cc), so a block size that is a multiple of an alignment
-// up to 64 KiB gives aligned blocks; every power of two up to the pool
-// limit is a class, so the search ends by the next power of two.
-unsigned AlignedSlabClass(size_t alignment, size_t size) {
-  if (alignment <= 16) {
-    return size <= kPoolMaxSize ? SlabClassOf(size) : kNumClasses;
-  }
-  size_t need = size < alignment ? alignment : size;
-  if (alignment > kSlabSize || need > kPoolMaxSize) return kNumClasses;
-  unsigned cls = SlabClassOf(need);
-  while (ClassBlockSize(cls) % alignment != 0) ++cls;
-  return cls;
 }
 
 size_t PageRound(size_t size) {
@@ -118,7 +100,7 @@ void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
     SlabMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(span->size_class !=
-                           AlignedSlabClass(alignment, size)) &&
+                           AlignedClassOf(alignment, size)) &&
         IsLiveSlabBlock(span, p)) {
       ReportMemoryError(MemoryError::kSizeMismatch, p, SlabTier(span),
                         span->size_class);
@@ -199,7 +181,7 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
   }
   if (alignment <= 16) return Malloc(size);
   if (ABSL_PREDICT_FALSE(size > kMaxRequest)) return NoMemory();
-  unsigned cls = AlignedSlabClass(alignment, size);
+  unsigned cls = AlignedClassOf(alignment, size);
   if (cls < kNumClasses) return HeapAlloc(cls);
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }

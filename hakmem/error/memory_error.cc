@@ -37,7 +37,7 @@ const char* MemoryErrorName(MemoryError error) {
     case MemoryError::kCorruptedFreeList:
       return "corrupted free list (freed block written to)";
     case MemoryError::kWrongHeap:
-      return "invalid free (block of another heap)";
+      return "invalid free (not a block of this heap)";
   }
   return "memory error";
 }

@@ -111,6 +111,26 @@ inline unsigned SlabClassOf(size_t size) {
   return size <= kTinyMaxSize ? TinyClassOf(size) : PoolClassOf(size);
 }
 
+// The slab class of an aligned request (`alignment` a power of two), or
+// kNumClasses when it goes to the large tier. A span's first block is
+// aligned to the largest power of two dividing the block size, up to a
+// slab (superslab/span_allocator.cc), so a block size that is a multiple
+// of an alignment up to a slab gives aligned blocks; every power of two up
+// to the pool limit is a class, so the search ends by the next power of
+// two.
+inline unsigned AlignedClassOf(size_t alignment, size_t size) {
+  if (alignment <= 16) {
+    return size <= kPoolMaxSize ? SlabClassOf(size) : kNumClasses;
+  }
+  size_t need = size < alignment ? alignment : size;
+  if (alignment > kSlabSizeForClasses || need > kPoolMaxSize) {
+    return kNumClasses;
+  }
+  unsigned cls = SlabClassOf(need);
+  while (ClassBlockSize(cls) % alignment != 0) ++cls;
+  return cls;
+}
+
 }  // namespace hakmem::internal
 
 #endif  // HAKMEM_SIZE_CLASS_SIZE_CLASS_H_
