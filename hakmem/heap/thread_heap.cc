@@ -482,6 +482,15 @@ void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
   return RefillAndAlloc(cls);
 }
 
+void FreeInSpanTailOrReport(SlabMeta* slab, void* p) noexcept {
+  SlabMeta* span = slab->head;
+  if (span == slab || !IsCarvedBlockStart(span, p)) {
+    ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
+    return;
+  }
+  FreeCarvedBlock(span, p);
+}
+
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
                          const void* p) noexcept {
   // A free slab (nothing carved) has no class; report the pointer alone.

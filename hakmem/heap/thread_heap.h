@@ -100,6 +100,10 @@ ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p) noexcept;
 // dropped (leaked) and refilled.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
     unsigned cls, FreeBlock* block) noexcept;
+// HeapFree of a `p` that is no carved block start of its own `slab`: a block
+// in a tail slab of a multi-slab span, or an error (reported).
+ABSL_ATTRIBUTE_NOINLINE void FreeInSpanTailOrReport(SlabMeta* slab,
+                                                    void* p) noexcept;
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
     MemoryError error, const SlabMeta* span, const void* p) noexcept;
 
@@ -128,12 +132,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
 
 // Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
 // reported and, if the program goes on, the block is left alone.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
-  SlabMeta* span = SpanMetaOf(p);
-  if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(span, p))) {
-    ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
-    return;
-  }
+// Frees `p`, a carved block start of `span` (a span head).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeCarvedBlock(SlabMeta* span,
+                                                         void* p) noexcept {
   if (ABSL_PREDICT_FALSE(span->owner.load(std::memory_order_relaxed) !=
                          tls_heap.token)) {
     RemoteFree(span, p);
@@ -153,6 +154,22 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
   tls_heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
   if (ABSL_PREDICT_FALSE(--tls_heap.cache_room[cls] == 0)) SpillCache(cls);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
+  if (!kDetection) return FreeCarvedBlock(SpanMetaOf(p), p);
+  // The block-start check runs on the metadata of p's own slab, found by
+  // arithmetic alone, instead of the span head's, which costs a dependent
+  // load (SlabMeta::head) on the free path's critical chain. Every slab of
+  // a tiny class heads its span; the tail slabs of multi-slab spans (pool
+  // blocks above 8 KiB) have nothing carved, fail the check and take the
+  // slow path, which looks up their head.
+  SlabMeta* slab = SlabMetaOf(p);
+  if (ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
+    FreeInSpanTailOrReport(slab, p);
+    return;
+  }
+  FreeCarvedBlock(slab, p);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block

@@ -202,6 +202,9 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   uintptr_t end = base + (first + n) * kSlabSize;
   SlabMeta* head = &ss->slabs[first];
   for (unsigned i = 1; i < n; ++i) {
+    // Tails have nothing carved: the free fast path relies on it (HeapFree).
+    HAK_DCHECK(ss->slabs[first + i].carved.load(std::memory_order_relaxed) ==
+               0);
     ss->slabs[first + i].head = head;
   }
   head->start = start;

@@ -101,6 +101,19 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SpanMetaOf(const void* p) {
       .head;
 }
 
+// The metadata of the slab holding `p` (inside a SuperSlab), without a
+// load: the span's own when the slab heads a span.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SlabMetaOf(const void* p) {
+  // The index times sizeof(SlabMeta) straight from the address bits: one
+  // shift and one mask, where the index and a multiply take three.
+  static_assert(sizeof(SlabMeta) == size_t{1} << 7, "");
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uintptr_t offset =
+      (a >> (kSlabShift - 7)) & ((kSlabsPerSuperSlab - 1) << 7);
+  return reinterpret_cast<SlabMeta*>(
+      reinterpret_cast<char*>(SuperSlabOf(p)->slabs) + offset);
+}
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
   return static_cast<uint32_t>(m - SuperSlabOf(m)->slabs);
 }
