@@ -83,7 +83,11 @@ uint64_t DirtyBytes(const SuperSlab* ss, uint32_t mask) {
   return (mask & 1) ? bytes - kSuperSlabHeaderSize : bytes;
 }
 
-constexpr uint64_t kMaxBudgetGrowth = 4;
+// Each doubling keeps that much more memory resident where a footprint
+// swings: twice the configured budget quiets the steady loops measured
+// (bench/RESULTS.md), four times cost 3 MiB more peak RSS on random_mixed
+// over 1-64 KiB blocks for nothing more.
+constexpr uint64_t kMaxBudgetGrowth = 2;
 
 uint64_t DecommitBudgetLocked() {
   if (!g_spans.budget_set) {

@@ -121,7 +121,7 @@ TEST(SpanAllocatorTest, AbandonedSpansAreAdoptedByClass) {
 }
 
 // A footprint that swings by more than the decommit budget raises it (so
-// that the swings stop costing madvise calls), up to four times
+// that the swings stop costing madvise calls), up to twice
 // HAKMEM_DECOMMIT_BYTES; a footprint that only shrinks does not.
 TEST(SpanAllocatorTest, DecommitBudgetAdaptsToSwings) {
   const uint64_t configured = GetConfig().decommit_bytes;
@@ -157,7 +157,7 @@ TEST(SpanAllocatorTest, DecommitBudgetAdaptsToSwings) {
     if (HasFatalFailure()) return;
     shrink();  // ...so this swing doubles the budget.
     stats = GetSpanAllocatorStats();
-    EXPECT_EQ(stats.decommit_budget, std::min(2 * budget, 4 * configured));
+    EXPECT_EQ(stats.decommit_budget, std::min(2 * budget, 2 * configured));
     EXPECT_LE(stats.dirty_bytes, stats.decommit_budget);
     budget = stats.decommit_budget;
   }
