@@ -30,6 +30,7 @@ enum class Counter : uint8_t {
   kSpanAdopted,        // next span: abandoned by an exited thread
   kSpanAdoptedByFree,  // abandoned span taken over by a free into it
   kSpanNew,            // next span: fresh from the span allocator
+  kSpanNewSuperSlab,   // of those, carved from a SuperSlab mapped for it
   // Free pipeline.
   kFreeTlsSll,         // tls_sll: pushed onto the thread cache
   kFreeSsLocal,        // ss_local: returned to an owned span (spills, exit)

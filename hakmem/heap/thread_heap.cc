@@ -251,7 +251,10 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
     return m;
   }
   HAK_COUNT(Counter::kSpanNew);
-  return AcquireSpan(cls, heap.token);
+  bool mapped;
+  SlabMeta* m = AcquireSpan(cls, heap.token, &mapped);
+  if (mapped) HAK_COUNT(Counter::kSpanNewSuperSlab);
+  return m;
 }
 
 // Returns block `b` (cached by this thread) to its span.

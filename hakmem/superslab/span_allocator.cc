@@ -339,7 +339,8 @@ void SweepIfRequestedLocked() {
 
 }  // namespace
 
-SlabMeta* AcquireSpan(unsigned cls, uint64_t owner) {
+SlabMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped) {
+  if (mapped != nullptr) *mapped = false;
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
   if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
@@ -347,6 +348,7 @@ SlabMeta* AcquireSpan(unsigned cls, uint64_t owner) {
   if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
   SuperSlab* ss = MapSuperSlab();
   if (ss == nullptr) return nullptr;
+  if (mapped != nullptr) *mapped = true;
   return CarveSpan(ss, 0, cls, owner);
 }
 

@@ -16,7 +16,8 @@ namespace hakmem::internal {
 // Carves a span for size class `cls`, owned by `owner`: first from free
 // slabs of existing SuperSlabs, then from a new SuperSlab. The span is on no
 // list, has used == 0 and nothing carved. nullptr when the OS has no memory.
-SlabMeta* AcquireSpan(unsigned cls, uint64_t owner);
+// `*mapped`, if given, says whether a new SuperSlab was mapped for it.
+SlabMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped = nullptr);
 
 // Gives back a span with used == 0 that is on no list. While the free
 // slabs that may hold committed pages stay within HAKMEM_DECOMMIT_BYTES,

@@ -23,8 +23,9 @@ preload_init() {
   export LC_ALL=C
 }
 
-# The statistics summary: one "hakmem: <name> <value>" line per counter.
-readonly STATS_PATTERN='^hakmem: [a-z_]+ +[0-9]+$'
+# The statistics summary: one "hakmem: <name> <value>" line per statistic
+# (and "hakmem: counter <name> <value>" per counter with --config=counters).
+readonly STATS_PATTERN='^hakmem: (counter )?[a-z_]+ +[0-9]+$'
 
 check_stats() {
   local file=$1 min=${2:-1} summaries served

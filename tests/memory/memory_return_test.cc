@@ -1,6 +1,6 @@
 // Freed memory goes back to the OS: RSS bounds after bursts, large-cache
-// budget, many exiting threads, fragmentation, and no syscalls in a steady
-// state. Bounds, not timings.
+// budget, many exiting threads, fragmentation. Bounds, not timings. (No
+// syscalls in a steady state: steady_state_syscalls_test.cc.)
 #include <algorithm>
 #include <cstring>
 #include <thread>
@@ -148,64 +148,6 @@ TEST(MemoryReturnTest, FragmentationStaysWithinOneAndAHalfTimesLive) {
       << "rss " << rss / kMiB << " MiB, live " << live / kMiB << " MiB";
   for (size_t i = 1; i < small.size(); i += 2) hak_free(small[i]);
   for (void* p : large) hak_free(p);
-}
-
-uint64_t SystemCalls() {
-  hak_stats s = Stats();
-  return s.os_map_calls + s.os_unmap_calls + s.os_decommit_calls;
-}
-
-// Replaces random slots of a ring of 4096 blocks, 200000 times per round,
-// with sizes from `size_of(random)`. Returns the system calls hakmem made
-// over `rounds` rounds after a warm-up that ends with kQuietRounds rounds
-// in a row that made none (at most kMaxWarmupRounds: earlier tests in this
-// process leave memory to settle, and a footprint that swings by more than
-// the decommit budget takes a few swings to raise it).
-template <typename SizeOf>
-uint64_t SyscallsInSteadyState(SizeOf size_of, int rounds) {
-  constexpr int kQuietRounds = 10, kMaxWarmupRounds = 200;
-  std::vector<void*> ring(4096, nullptr);
-  unsigned x = 1;
-  auto round = [&] {
-    for (int i = 0; i < 200000; ++i) {
-      x = x * 1103515245u + 12345u;
-      size_t slot = (x >> 8) % ring.size();
-      hak_free(ring[slot]);
-      ring[slot] = hak_malloc(size_of(x));
-    }
-  };
-  int quiet = 0;
-  for (int warm = 0; warm < kMaxWarmupRounds && quiet < kQuietRounds;
-       ++warm) {
-    uint64_t calls = SystemCalls();
-    round();
-    quiet = SystemCalls() == calls ? quiet + 1 : 0;
-  }
-  uint64_t before = SystemCalls();
-  for (int i = 0; i < rounds; ++i) round();
-  uint64_t calls = SystemCalls() - before;
-  for (void* p : ring) hak_free(p);
-  return calls;
-}
-
-TEST(MemoryReturnTest, SteadyStateMakesNoSystemCalls) {
-  // Tiny and small pool blocks, 16 B to 4 KiB.
-  EXPECT_EQ(SyscallsInSteadyState(
-                [](unsigned x) { return 16 + (x >> 12) % 4081; }, 3),
-            0u);
-}
-
-TEST(MemoryReturnTest, SteadyStateWithLargePoolBlocksMakesNoSystemCalls) {
-  // One in eight up to 62 KiB: spans of several slabs come and go as each
-  // class's few blocks wander, and the footprint swings by more than the
-  // default decommit budget until the budget adapts.
-  EXPECT_EQ(SyscallsInSteadyState(
-                [](unsigned x) {
-                  return (x >> 20) % 8 == 0 ? 2000 + (x >> 12) % 60000
-                                            : 16 + (x >> 12) % 1000;
-                },
-                3),
-            0u);
 }
 
 }  // namespace
