@@ -124,38 +124,16 @@ void ErrorInjector::ArenaCorrupt(ByteReader& in, int slot) {
   if (mapped > kCorruptionMappedLimit) return;
   const FreedBlock f = *picked;
 
-  WriteCorruption(f.p, mode, value,
-                  heap_.size() > 0 ? heap_.at(value % heap_.size()).p : f.p);
-  heap_.ForgetFreed(f.p);
-
   // Allocate from its arena and class until the arena pops it. It takes
   // the blocks of the arena's spans of the class in rotation (and a fresh
   // span per 8 visited), so this ends within about the memory mapped.
-  std::vector<void*> taken;
-  {
-    ErrorWindow window;
-    size_t bytes = 0;
-    while (window.count() == 0) {
-      if (bytes > 2 * mapped + (size_t{8} << 20)) {
-        Fail(
-            "corrupted freed arena block %p (class %d, mode %d) never "
-            "popped: %zu allocations of its class",
-            f.p, f.cls, mode % 5, taken.size());
-      }
-      long i =
-          heap_.HeapMalloc(f.arena, ClassSize(f.cls), slot, /*unlimited=*/true);
-      void* p = heap_.at(static_cast<size_t>(i)).p;
-      if (p == f.p) {
-        Fail("arena handed out corrupted freed block %p (mode %d)", f.p,
-             mode % 5);
-      }
-      taken.push_back(p);
-      bytes += ClassSize(f.cls);
-    }
-    window.ExpectOne(ExpectedError{f.p, KindBit(HAK_ERROR_CORRUPTED_FREE_LIST),
-                                   kArenaTier, f.cls},
-                     "write into a freed arena block, then allocation");
-  }
+  std::vector<void*> taken = CorruptUntilReported(
+      f, mode, value, kArenaTier, 2 * mapped + (size_t{8} << 20),
+      [&] {
+        return heap_.HeapMalloc(f.arena, ClassSize(f.cls), slot,
+                                /*unlimited=*/true);
+      },
+      "write into a freed arena block, then allocation");
   heap_.MarkArenaLeaked(f.arena, f.p);
   // Detection drops the rest of that span's free list: those blocks stay
   // freed but will not be popped.

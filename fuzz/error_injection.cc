@@ -299,6 +299,36 @@ void ErrorInjector::WrongSize(ByteReader& in, int slot) {
   heap_.Verify(static_cast<size_t>(i));
 }
 
+std::vector<void*> ErrorInjector::CorruptUntilReported(
+    const FreedBlock& f, uint8_t mode, uint64_t value, const char* tier,
+    size_t limit, const std::function<long()>& allocate, const char* what) {
+  WriteCorruption(f.p, mode, value,
+                  heap_.size() > 0 ? heap_.at(value % heap_.size()).p : f.p);
+  // Its free state is gone: never free or use it again.
+  heap_.ForgetFreed(f.p);
+  std::vector<void*> taken;
+  ErrorWindow window;
+  size_t bytes = 0;
+  while (window.count() == 0) {
+    if (bytes > limit) {
+      Fail("corrupted freed block %p (%s class %d, mode %d) never popped: "
+           "%zu allocations of its class",
+           f.p, tier, f.cls, mode % 5, taken.size());
+    }
+    void* p = heap_.at(static_cast<size_t>(allocate())).p;
+    if (p == f.p) {
+      Fail("%s handed out corrupted freed block %p (mode %d)", tier, f.p,
+           mode % 5);
+    }
+    taken.push_back(p);
+    bytes += ClassSize(f.cls);
+  }
+  window.ExpectOne(ExpectedError{f.p, KindBit(HAK_ERROR_CORRUPTED_FREE_LIST),
+                                 tier, f.cls},
+                   what);
+  return taken;
+}
+
 void ErrorInjector::Corrupt(ByteReader& in, int slot) {
   FreedBlock* picked = heap_.PickFreed(in.Byte());
   uint8_t mode = in.Byte() % 5;
@@ -315,36 +345,12 @@ void ErrorInjector::Corrupt(ByteReader& in, int slot) {
   if (mapped > kCorruptionMappedLimit) return;
   const FreedBlock f = *picked;
 
-  WriteCorruption(f.p, mode, value,
-                  heap_.size() > 0 ? heap_.at(value % heap_.size()).p : f.p);
-  // Its free state is gone: never free or use it again.
-  heap_.ForgetFreed(f.p);
-
   // Allocate from its class until hakmem pops it. Until then the loop only
   // takes blocks of memory hakmem already mapped.
-  std::vector<void*> taken;
-  {
-    ErrorWindow window;
-    size_t bytes = 0;
-    while (window.count() == 0) {
-      if (bytes > mapped + (size_t{8} << 20)) {
-        Fail(
-            "corrupted freed block %p (class %d, mode %d) never popped: "
-            "%zu allocations of its class",
-            f.p, f.cls, mode, taken.size());
-      }
-      long i = heap_.Malloc(ClassSize(f.cls), slot, /*unlimited=*/true);
-      void* p = heap_.at(static_cast<size_t>(i)).p;
-      if (p == f.p) {
-        Fail("hakmem handed out corrupted freed block %p (mode %d)", f.p, mode);
-      }
-      taken.push_back(p);
-      bytes += ClassSize(f.cls);
-    }
-    window.ExpectOne(ExpectedError{f.p, KindBit(HAK_ERROR_CORRUPTED_FREE_LIST),
-                                   TierOf(f.cls), f.cls},
-                     "write into a freed block, then allocation");
-  }
+  std::vector<void*> taken = CorruptUntilReported(
+      f, mode, value, TierOf(f.cls), mapped + (size_t{8} << 20),
+      [&] { return heap_.Malloc(ClassSize(f.cls), slot, /*unlimited=*/true); },
+      "write into a freed block, then allocation");
   heap_.MarkLeaked(f.p);
   // Detection drops the rest of the cache or span free list it was in:
   // those blocks are leaked and will never be popped.

@@ -71,7 +71,10 @@
 #ifndef HAKMEM_FUZZ_ERROR_INJECTION_H_
 #define HAKMEM_FUZZ_ERROR_INJECTION_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "fuzz/byte_reader.h"
 #include "fuzz/heap_model.h"
@@ -106,6 +109,14 @@ class ErrorInjector {
   void HeapFreeLive(ByteReader& in, int slot);
   void HeapFreeForeign(ByteReader& in, int slot);
   void ArenaCorrupt(ByteReader& in, int slot);
+  // Shared by Corrupt and ArenaCorrupt: writes `mode`/`value` over freed
+  // block `f` (whose free state is then gone), then calls `allocate` (a new
+  // model index of f's class) until hakmem reports f's free list
+  // corrupted: exactly once, before any allocation returns f, and within
+  // `limit` bytes of allocations. Returns the blocks taken meanwhile.
+  std::vector<void*> CorruptUntilReported(
+      const FreedBlock& f, uint8_t mode, uint64_t value, const char* tier,
+      size_t limit, const std::function<long()>& allocate, const char* what);
 
   HeapModel& heap_;
   bool corruption_;
