@@ -104,6 +104,14 @@ int hak_stats_get(struct hak_stats* out) {
   return 0;
 }
 
+size_t hak_stats_slabs_per_class(uint64_t* slabs, size_t n) {
+  return hakmem::internal::CopySlabsPerClass(slabs, slabs == nullptr ? 0 : n);
+}
+
+size_t hak_class_size(size_t cls) {
+  return hakmem::internal::SizeClassBlockSize(cls);
+}
+
 // hak_heap is an opaque name for hakmem::internal::Arena.
 static_assert(sizeof(hakmem::internal::Arena*) == sizeof(hak_heap*), "");
 

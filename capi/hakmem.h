@@ -110,6 +110,13 @@ struct hak_stats {
  * `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 
+/* Slabs (64 KiB each) of the spans in use by each size class, the smallest
+ * block size first: writes the first min(n, classes) counts to `slabs` and
+ * returns the number of classes (call with n = 0 to size the array).
+ * hak_class_size(i) is class i's block size (0 past the last class). */
+size_t hak_stats_slabs_per_class(uint64_t* slabs, size_t n);
+size_t hak_class_size(size_t cls);
+
 /* Gives memory back to the OS now, for services between phases and for
  * tests. Always: drains the spans of exited threads, decommits every free
  * slab (madvise), unmaps the cache of freed large blocks. With `force`

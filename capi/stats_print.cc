@@ -74,6 +74,23 @@ size_t FormatStats(char* buf, size_t size, bool json) {
       out.Add("hakmem: %-22s %" PRIu64 "\n", rows[i].name, rows[i].value);
     }
   }
+  // Slabs per class: the classes in use only, named by block size.
+  uint64_t slabs[64];
+  size_t classes = CopySlabsPerClass(slabs, 64);
+  if (classes > 64) classes = 64;
+  if (json) out.Add("},\"slabs_per_class\":{");
+  bool first = true;
+  for (size_t c = 0; c < classes; ++c) {
+    if (slabs[c] == 0) continue;
+    if (json) {
+      out.Add("%s\"%zu\":%" PRIu64, first ? "" : ",", SizeClassBlockSize(c),
+              slabs[c]);
+    } else {
+      out.Add("hakmem: slabs_class_%-11zu %" PRIu64 "\n", SizeClassBlockSize(c),
+              slabs[c]);
+    }
+    first = false;
+  }
   if (json && n != 0) out.Add("},\"counters\":{");
   for (size_t i = 0; i < n; ++i) {
     if (json) {
@@ -89,7 +106,7 @@ size_t FormatStats(char* buf, size_t size, bool json) {
 }
 
 int PrintStats(FILE* out, bool json) {
-  char buf[4096];
+  char buf[8192];
   FormatStats(buf, sizeof(buf), json);
   return std::fputs(buf, out) >= 0 && std::fflush(out) == 0 ? 0 : -1;
 }

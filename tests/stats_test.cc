@@ -113,5 +113,36 @@ TEST(StatsTest, BytesInUseEstimateFollowsAllocations) {
   EXPECT_GT(after.decommit_budget_bytes, 0u);  // HAKMEM_DECOMMIT_BYTES, 8M
 }
 
+TEST(StatsTest, SlabsPerClassFollowAllocations) {
+  const size_t classes = hak_stats_slabs_per_class(nullptr, 0);
+  ASSERT_GT(classes, 0u);
+  EXPECT_EQ(hak_class_size(classes), 0u);
+  // Classes in order of block size, each a multiple of 16.
+  for (size_t c = 1; c < classes; ++c) {
+    EXPECT_GT(hak_class_size(c), hak_class_size(c - 1));
+    EXPECT_EQ(hak_class_size(c) % 16, 0u);
+  }
+  auto slabs_of = [&](size_t block_size) {
+    std::vector<uint64_t> slabs(classes);
+    EXPECT_EQ(hak_stats_slabs_per_class(slabs.data(), slabs.size()), classes);
+    for (size_t c = 0; c < classes; ++c) {
+      if (hak_class_size(c) == block_size) return slabs[c];
+    }
+    ADD_FAILURE() << "no class of " << block_size << " B";
+    return uint64_t{0};
+  };
+  // 4 MiB of 48 B blocks need at least 64 slabs of 64 KiB in that class.
+  const uint64_t before = slabs_of(48);
+  std::vector<void*> blocks;
+  for (size_t i = 0; i < 4 * kMiB / 48; ++i) {
+    blocks.push_back(hak_malloc(48));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  EXPECT_GE(slabs_of(48), before + 64);
+  for (void* p : blocks) hak_free(p);
+  hak_collect(1);
+  EXPECT_LE(slabs_of(48), before + 1);
+}
+
 }  // namespace
 }  // namespace hakmem_test

@@ -4,6 +4,7 @@
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/platform/os_memory.h"
+#include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/span_allocator.h"
 
 namespace hakmem::internal {
@@ -25,6 +26,17 @@ AllocatorStats GetAllocatorStats() {
       large.live_bytes,        large.cached,
       heap.threads_live,
   };
+}
+
+size_t CopySlabsPerClass(uint64_t* out, size_t n) {
+  uint64_t all[kNumClasses];
+  GetSlabsPerClass(all);
+  for (size_t c = 0; c < n && c < kNumClasses; ++c) out[c] = all[c];
+  return kNumClasses;
+}
+
+size_t SizeClassBlockSize(size_t cls) {
+  return cls < kNumClasses ? ClassBlockSize(static_cast<unsigned>(cls)) : 0;
 }
 
 size_t GetCounters(CounterValue* out, size_t n) {

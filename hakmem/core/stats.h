@@ -31,6 +31,12 @@ struct AllocatorStats {
 
 AllocatorStats GetAllocatorStats();
 
+// The slabs (64 KiB) of live spans of each size class: writes the first
+// min(n, classes) to `out` and returns the number of classes. And the
+// block size of class `cls` (0 past the last class).
+size_t CopySlabsPerClass(uint64_t* out, size_t n);
+size_t SizeClassBlockSize(size_t cls);
+
 // The debug counters (heap/counters.h) summed over all threads, when the
 // build has them (--config=counters).
 struct CounterValue {

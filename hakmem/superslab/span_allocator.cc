@@ -31,6 +31,7 @@ struct SpanAllocator {
   uint64_t spans_live = 0;
   uint64_t spans_abandoned = 0;
   uint64_t span_bytes_live = 0;  // bytes of the slabs of live spans
+  uint64_t slabs_per_class[kNumClasses] = {};  // slabs of live spans
   // Bytes of free slabs that may hold committed pages (SuperSlab::
   // dirty_slabs); above the decommit budget, released spans are
   // decommitted at once.
@@ -186,6 +187,7 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   g_spans.dirty_bytes -= DirtyBytes(ss, ss->dirty_slabs & mask);
   ss->dirty_slabs &= ~mask;
   g_spans.span_bytes_live += DirtyBytes(ss, mask);
+  g_spans.slabs_per_class[cls] += n;
   if (uint32_t again = ss->decommitted_slabs & mask) {
     g_spans.recarved_bytes += DirtyBytes(ss, again);
     ss->decommitted_slabs &= ~mask;
@@ -251,6 +253,7 @@ void ReleaseSpanLocked(SlabMeta* m) {
   uint32_t mask = SlabMask(first, n);
   ss->free_slabs |= mask;
   g_spans.span_bytes_live -= DirtyBytes(ss, mask);
+  g_spans.slabs_per_class[m->size_class] -= n;
   g_spans.dirty_bytes += DirtyBytes(ss, mask & ~ss->dirty_slabs);
   ss->dirty_slabs |= mask;
   if (OverDecommitBudgetLocked()) {
@@ -420,6 +423,11 @@ void CollectSpans(bool force) {
 void SpanAllocatorForkPrepare() { g_spans.lock.Lock(); }
 void SpanAllocatorForkParent() { g_spans.lock.Unlock(); }
 void SpanAllocatorForkChild() { g_spans.lock.Unlock(); }
+
+void GetSlabsPerClass(uint64_t (&out)[kNumClasses]) {
+  SpinLockHolder hold(g_spans.lock);
+  for (unsigned c = 0; c < kNumClasses; ++c) out[c] = g_spans.slabs_per_class[c];
+}
 
 SpanAllocatorStats GetSpanAllocatorStats() {
   SpinLockHolder hold(g_spans.lock);

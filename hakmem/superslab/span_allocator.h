@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/superslab.h"
 
 namespace hakmem::internal {
@@ -66,6 +67,9 @@ struct SpanAllocatorStats {
   uint64_t decommit_budget;  // dirty bytes kept before decommitting
 };
 SpanAllocatorStats GetSpanAllocatorStats();
+
+// The slabs of live spans of each size class (thread heaps' and arenas').
+void GetSlabsPerClass(uint64_t (&out)[kNumClasses]);
 
 }  // namespace hakmem::internal
 

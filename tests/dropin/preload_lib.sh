@@ -25,7 +25,7 @@ preload_init() {
 
 # The statistics summary: one "hakmem: <name> <value>" line per statistic
 # (and "hakmem: counter <name> <value>" per counter with --config=counters).
-readonly STATS_PATTERN='^hakmem: (counter )?[a-z_]+ +[0-9]+$'
+readonly STATS_PATTERN='^hakmem: (counter )?[a-z0-9_]+ +[0-9]+$'
 
 check_stats() {
   local file=$1 min=${2:-1} summaries served
