@@ -456,11 +456,9 @@ void RemoteFree(SlabMeta* span, void* p) noexcept {
     // (Not by a thread past its last exit round: nothing would release
     // what it owns.)
     ThreadHeap& heap = tls_heap;
-    if (!PastLastExitRound(heap)) {
-      if (heap.token == 0) SetUpThreadHeap(heap);
-    }
-    if (heap.token != 0 && !PastLastExitRound(heap) &&
-        AdoptAbandonedSpan(span, heap.token)) {
+    bool can_own = !PastLastExitRound(heap);
+    if (can_own && heap.token == 0) SetUpThreadHeap(heap);
+    if (can_own && AdoptAbandonedSpan(span, heap.token)) {
       HAK_COUNT(Counter::kSpanAdoptedByFree);
       DrainRemoteFrees(span);
       PushAvailable(heap.spans[span->size_class], span);

@@ -41,8 +41,9 @@ struct SpanAllocator {
   // oscillates by more than it (see OverDecommitBudgetLocked).
   uint64_t decommit_budget = 0;
   bool budget_set = false;
-  // Decommitted bytes carved again since the budget was last exceeded.
-  uint64_t recarved_bytes = 0;
+  // Whether decommitted slabs were carved again since the budget was last
+  // exceeded.
+  bool recarved = false;
   SpanList abandoned[kNumClasses] = {};
   // Set by frees into abandoned spans (RequestAbandonedSweep): the next
   // span acquisition drains them, so memory that threads freed after their
@@ -108,8 +109,8 @@ uint64_t DecommitBudgetLocked() {
 bool OverDecommitBudgetLocked() {
   uint64_t budget = DecommitBudgetLocked();
   if (g_spans.dirty_bytes <= budget) return false;
-  if (g_spans.recarved_bytes != 0) {
-    g_spans.recarved_bytes = 0;
+  if (g_spans.recarved) {
+    g_spans.recarved = false;
     uint64_t cap = GetConfig().decommit_bytes * kMaxBudgetGrowth;
     g_spans.decommit_budget = budget * 2 < cap ? budget * 2 : cap;
   }
@@ -188,8 +189,8 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   ss->dirty_slabs &= ~mask;
   g_spans.span_bytes_live += DirtyBytes(ss, mask);
   g_spans.slabs_per_class[cls] += n;
-  if (uint32_t again = ss->decommitted_slabs & mask) {
-    g_spans.recarved_bytes += DirtyBytes(ss, again);
+  if (ss->decommitted_slabs & mask) {
+    g_spans.recarved = true;
     ss->decommitted_slabs &= ~mask;
   }
   if (ss->free_slabs == 0) UnlinkSuperSlab(ss);
@@ -417,7 +418,7 @@ void CollectSpans(bool force) {
     }
     ss = next;
   }
-  g_spans.recarved_bytes = 0;
+  g_spans.recarved = false;
 }
 
 void SpanAllocatorForkPrepare() { g_spans.lock.Lock(); }
