@@ -24,6 +24,11 @@ otherwise that hakmem did, stops the runner with an error.
   tools/bench_runner.py quick --allocators=hakmem,mimalloc --no-build
   tools/bench_runner.py quick --allocators=hakmem,hakmem-nodetect,mimalloc
                           # what memory-error detection costs
+  tools/bench_runner.py --pack=build/bundle --allocators=...
+  tools/bench_runner.py threads --from=build/bundle --max-threads=16
+                          # build here, run on another machine (no Bazel
+                          # there): the bundle holds the benchmarks, every
+                          # allocator's library and the revision
 
 Python 3 standard library only.
 """
@@ -309,6 +314,46 @@ def snapshot(allocators: Sequence[str], into: Path):
                      f"(tools/setup.sh installs it)")
         libraries[allocator] = library
     return binaries, libraries
+
+
+BUNDLE_MANIFEST = "bundle.json"
+
+
+def pack(allocators: Sequence[str], into: Path, revision: str) -> None:
+    """A self-contained bundle in `into` for --from: the snapshot, plus a
+    copy of every other allocator's library (one folder each, so that a
+    library keeps its file name) and a manifest."""
+    if into.exists() and any(into.iterdir()):
+        sys.exit(f"bench_runner: --pack needs an empty folder; {into} is not")
+    into.mkdir(parents=True, exist_ok=True)
+    binaries, libraries = snapshot(allocators, into)
+    for allocator, library in libraries.items():
+        if library is not None and not ALLOCATORS[allocator].is_hakmem:
+            folder = into / allocator
+            folder.mkdir()
+            libraries[allocator] = str(folder / Path(library).name)
+            shutil.copy2(library, libraries[allocator])
+    relative = lambda p: None if p is None else str(Path(p).relative_to(into))
+    (into / BUNDLE_MANIFEST).write_text(json.dumps({
+        "revision": revision,
+        "binaries": {n: relative(p) for n, p in binaries.items()},
+        "libraries": {a: relative(p) for a, p in libraries.items()},
+    }, indent=1))
+    print(f"bundle: {into}", file=sys.stderr)
+
+
+def unpack(bundle: Path, allocators: Sequence[str]):
+    """What --pack wrote: (revision, binaries, libraries) with absolute
+    paths."""
+    manifest = json.loads((bundle / BUNDLE_MANIFEST).read_text())
+    missing = [a for a in allocators if a not in manifest["libraries"]]
+    if missing:
+        sys.exit(f"bench_runner: the bundle in {bundle} has no {missing}")
+    absolute = lambda p: None if p is None else str(bundle.resolve() / p)
+    binaries = {n: Path(absolute(p))
+                for n, p in manifest["binaries"].items()}
+    libraries = {a: absolute(manifest["libraries"][a]) for a in allocators}
+    return manifest["revision"], binaries, libraries
 
 
 def run_profile(profile: Profile, allocators: Sequence[str],
@@ -631,6 +676,11 @@ def main(argv: Sequence[str]) -> int:
                         help="folder for the chart, tables and raw runs")
     parser.add_argument("--no-build", action="store_true",
                         help="use what is in bazel-bin (-c opt) as it is")
+    parser.add_argument("--pack", type=Path, metavar="DIR",
+                        help="build, copy the benchmarks and the "
+                        "allocators' libraries into DIR, and stop")
+    parser.add_argument("--from", type=Path, metavar="DIR", dest="bundle",
+                        help="run what --pack put into DIR (no build)")
     args = parser.parse_args(argv)
 
     allocators = [a for a in args.allocators.split(",") if a]
@@ -645,14 +695,24 @@ def main(argv: Sequence[str]) -> int:
                   or [reference])
 
     revision = source_revision()  # before the build: what it builds
-    if not args.no_build:
+    if args.pack:
+        build(allocators)
+        pack(allocators, args.pack, revision)
+        return 0
+    if args.bundle:
+        revision, bundled_binaries, bundled_libraries = unpack(args.bundle,
+                                                              allocators)
+    elif not args.no_build:
         build(allocators)
     machine = machine_summary()
     load_at_start = load_average()
     print(f"profile {args.profile}: {profile.description}; "
           f"{repeats} repeats; {machine}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="hakmem-bench-") as tmp:
-        binaries, libraries = snapshot(allocators, Path(tmp))
+        if args.bundle:
+            binaries, libraries = bundled_binaries, bundled_libraries
+        else:
+            binaries, libraries = snapshot(allocators, Path(tmp))
         try:
             runs = run_profile(profile, allocators, binaries, libraries,
                                repeats, args.timeout)

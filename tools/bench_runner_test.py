@@ -2,8 +2,12 @@
 benchmarks' reports, catching runs served by the wrong allocator, the
 tables, the targets and the chart."""
 
+import json
+import tempfile
 import unittest
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from unittest import mock
 
 from tools import bench_runner as runner
 
@@ -36,6 +40,46 @@ class ParseRunTest(unittest.TestCase):
 
     def test_absent_hakmem_is_none(self):
         self.assertIsNone(runner.parse_run(report()).hakmem_blocks_served)
+
+
+class BundleTest(unittest.TestCase):
+    """--pack copies everything a run needs; --from finds it again."""
+
+    def test_pack_then_unpack(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            system_lib = tmp / "libmimalloc.so.2"
+            system_lib.write_text("mimalloc")
+            bundle = tmp / "bundle"
+
+            def fake_snapshot(allocators, into):
+                (into / "larson").write_text("larson")
+                (into / "hakmem").mkdir()
+                (into / "hakmem" / "libhakmem.so").write_text("hakmem")
+                return ({"larson": into / "larson"},
+                        {"glibc": None,
+                         "hakmem": str(into / "hakmem" / "libhakmem.so"),
+                         "mimalloc": str(system_lib)})
+
+            with mock.patch.object(runner, "snapshot", fake_snapshot):
+                runner.pack(["glibc", "hakmem", "mimalloc"], bundle, "abc123")
+            system_lib.unlink()  # the bundle must not point back at it
+
+            revision, binaries, libraries = runner.unpack(
+                bundle, ["glibc", "mimalloc"])
+            self.assertEqual(revision, "abc123")
+            self.assertEqual(binaries["larson"].read_text(), "larson")
+            self.assertIsNone(libraries["glibc"])
+            self.assertEqual(Path(libraries["mimalloc"]).read_text(),
+                             "mimalloc")
+            self.assertEqual(set(libraries), {"glibc", "mimalloc"})
+            with self.assertRaises(SystemExit):
+                runner.unpack(bundle, ["jemalloc"])
+            with self.assertRaises(SystemExit):  # not into a full folder
+                runner.pack(["glibc"], bundle, "abc123")
+            manifest = json.loads((bundle / "bundle.json").read_text())
+            self.assertTrue(all(not Path(p).is_absolute() for p in
+                                manifest["libraries"].values() if p))
 
 
 class CheckAllocatorTest(unittest.TestCase):
