@@ -3,11 +3,11 @@
 # optimised build) takes more instructions than the budget. The count comes
 # from callgrind (instructions_per_pair.sh): exact, whatever else the
 # machine is doing (it depends on the compiler and flags only). The budget
-# is today's count (66: hak_malloc 18, hak_free 42, the loop 6) plus a
+# is today's count (64: hak_malloc 18, hak_free 40, the loop 6) plus a
 # little headroom; see bench/RESULTS.md.
 # Usage: fast_path_budget_test.sh HAK_PAIR_LOOP INSTRUCTIONS_PER_PAIR_SH
 set -euo pipefail
-readonly budget=68
+readonly budget=66
 
 count=$("$2" "$1")
 echo "hakmem fast path: ${count} instructions per malloc+free pair" \

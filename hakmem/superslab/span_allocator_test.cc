@@ -51,7 +51,9 @@ TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
 
 // IsCarvedBlockStart against the plain definition, for every class, at
 // every address from before the span's start to past its end (every byte
-// for tiny classes, every 8th for pool ones), with part of the span carved.
+// for tiny classes, every 8th for pool ones), and at every 16th address of
+// its SuperSlab (what the free path can pass it), with part of the span
+// carved.
 TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     SlabMeta* m = AcquireSpan(cls, kOwner);
@@ -59,19 +61,28 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
     uint32_t carved = m->capacity / 2 + 1;
     SetCarved(m, carved);
     uintptr_t end = m->start + uintptr_t{m->capacity} * m->block_size;
-    uintptr_t step = cls < kNumTinyClasses ? 1 : 8;
-    for (uintptr_t a = m->start - 4096; a < end + 4096; a += step) {
+    auto check = [&](uintptr_t a) {
       uint64_t offset = a - m->start;
       bool expected = a >= m->start && offset % m->block_size == 0 &&
                       offset / m->block_size < carved;
       ASSERT_EQ(IsCarvedBlockStart(m, reinterpret_cast<void*>(a)), expected)
           << "class " << cls << " offset " << static_cast<int64_t>(offset);
+    };
+    uintptr_t step = cls < kNumTinyClasses ? 1 : 8;
+    for (uintptr_t a = m->start - 4096; a < end + 4096; a += step) {
+      ASSERT_NO_FATAL_FAILURE(check(a));
     }
-    // Far below the start, and the top of the address space.
-    EXPECT_FALSE(IsCarvedBlockStart(m, nullptr));
-    EXPECT_FALSE(IsCarvedBlockStart(
-        m, reinterpret_cast<void*>(m->start - uintptr_t{m->block_size} *
-                                                  (uintptr_t{1} << 40))));
+    uintptr_t superslab = reinterpret_cast<uintptr_t>(SuperSlabOf(m));
+    for (uintptr_t a = superslab; a < superslab + kSuperSlabSize; a += 16) {
+      ASSERT_NO_FATAL_FAILURE(check(a));
+    }
+    // The limits of the contract: 2^39 bytes either side of the start.
+    uintptr_t far = (uintptr_t{1} << 39) - m->block_size;
+    far -= far % m->block_size;
+    EXPECT_FALSE(IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start -
+                                                               far)));
+    EXPECT_FALSE(IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start +
+                                                               far)));
     SetCarved(m, 0);
     ReleaseSpan(m);
   }

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "absl/base/attributes.h"
+#include "hakmem/platform/check.h"
 #include "hakmem/superslab/free_block.h"
 
 namespace hakmem::internal {
@@ -50,16 +51,15 @@ struct alignas(64) SlabMeta {
   std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
   SlabMeta* head;   // the span's first slab's metadata (itself for a head)
   uintptr_t start;  // address of block 0
-  // block_size = odd << block_shift, and block_inverse = odd^-1 mod 2^64:
-  // see IsCarvedBlockStart.
-  uint64_t block_inverse;
+  // For block_size = odd << shift: odd^-1 (mod 2^64) << (kBlockStartRotate
+  // - shift). See IsCarvedBlockStart.
+  uint64_t block_multiplier;
   // Blocks bump-carved so far (only grows while the span lives). Atomic
   // because remote frees read it to validate pointers; 64 bits so that the
   // free path compares with it in one instruction.
   std::atomic<uint64_t> carved;
   uint32_t block_size;
   uint32_t capacity;  // blocks that fit in the span
-  uint8_t block_shift;
   uint8_t size_class;
   uint8_t span_slabs;  // head: slabs in the span; free slab: 0
   SlabList list;
@@ -77,14 +77,18 @@ struct alignas(64) SlabMeta {
 static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
 
 struct SuperSlab {
+  // First, so that a slab's metadata is the SuperSlab's address plus an
+  // offset taken from the pointer's bits (SlabMetaOf), with no constant to
+  // add.
+  SlabMeta slabs[kSlabsPerSuperSlab];
   uint32_t free_slabs;   // bit i set: slab i is free
   uint32_t dirty_slabs;  // bit i set: free slab i may hold committed pages
   // bit i set: free slab i was decommitted (not merely never touched)
   uint32_t decommitted_slabs;
   SuperSlab* prev;
   SuperSlab* next;
-  alignas(64) SlabMeta slabs[kSlabsPerSuperSlab];
 };
+static_assert(offsetof(SuperSlab, slabs) == 0, "");
 static_assert(sizeof(SuperSlab) <= kSuperSlabHeaderSize,
               "SuperSlab header overflows its reserved space");
 
@@ -119,18 +123,30 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
 }
 
 // Whether `p` is the start of a block carved from the span (not an
-// interior pointer, not past the carved part), in one compare. For any
-// 64-bit offset, ror(offset * block_inverse, block_shift) is offset /
-// block_size when block_size divides it, and at least 2^64 / block_size
-// (far above any block count) when it does not (Granlund and Montgomery,
-// "Division by invariant integers using multiplication", 1994, section 9).
-// An address below the span's start wraps to an offset no block count
-// reaches either.
+// interior pointer, not past the carved part), in one multiply, one rotate
+// by a constant and one compare. `p` must lie within 2^39 bytes of the
+// span's start (any pointer into its SuperSlab does).
+//
+// Write block_size = d << k (d odd), R = kBlockStartRotate (>= k), and
+// offset = p - start. With m = d^-1 mod 2^64, offset * m mod 2^(64-R+k) is
+// offset / d when d divides offset, and at least 2^(64-R+k) / d otherwise
+// (Granlund and Montgomery, "Division by invariant integers using
+// multiplication", 1994, section 9); for |offset| < 2^(63-R) only the
+// multiples of d come out below that. block_multiplier = m << (R - k)
+// moves that residue to the top of the product, so after a rotate right by
+// R the low k bits of the residue (zero only when 2^k divides it too) land
+// in the top bits and the rest is offset / block_size: the result is below
+// `carved` exactly when offset is a carved block's. Negative offsets (below
+// the start) wrap to residues no block count reaches either. A rotate by a
+// constant is one micro-op, a rotate by a per-span shift in CL two, plus
+// the load of the shift.
+inline constexpr unsigned kBlockStartRotate = 24;
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
                                                             const void* p) {
-  uint64_t x = (reinterpret_cast<uintptr_t>(p) - m->start) * m->block_inverse;
-  unsigned s = m->block_shift;
-  uint64_t index = (x >> s) | (x << ((64 - s) & 63));
+  uint64_t x =
+      (reinterpret_cast<uintptr_t>(p) - m->start) * m->block_multiplier;
+  uint64_t index = (x >> kBlockStartRotate) | (x << (64 - kBlockStartRotate));
   return index < m->carved.load(std::memory_order_relaxed);
 }
 
@@ -138,17 +154,17 @@ inline void SetCarved(SlabMeta* m, uint32_t blocks) {
   m->carved.store(blocks, std::memory_order_relaxed);
 }
 
-// Sets block_size, block_shift and block_inverse for `block_size`.
+// Sets block_size and block_multiplier for `block_size`.
 inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
   unsigned shift = __builtin_ctz(block_size);
+  HAK_DCHECK(shift <= kBlockStartRotate);
   uint64_t odd = block_size >> shift;
   // Newton's iteration for the inverse modulo 2^64: `odd` is its own
   // inverse modulo 8, and each step doubles the correct low bits.
   uint64_t inverse = odd;
   for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
   m->block_size = block_size;
-  m->block_shift = static_cast<uint8_t>(shift);
-  m->block_inverse = inverse;
+  m->block_multiplier = inverse << (kBlockStartRotate - shift);
 }
 
 }  // namespace hakmem::internal
