@@ -378,6 +378,22 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   uint32_t want = bin.capacity / 2;
   for (;;) {
     if (SlabMeta* m = o.current) {
+      // Freed blocks before fresh ones: when the current span could only
+      // carve and another span has blocks back, switch to that one (the
+      // current one, with room left, waits at the back of `available`).
+      // A freed block is resident memory already; a fresh one is a fresh
+      // page when blocks are large. Carving first made pool-sized
+      // workloads touch 1.5x the pages, at 0.7x the speed (RESULTS.md).
+      if (m->free_list == nullptr &&
+          m->remote_head.load(std::memory_order_relaxed) == nullptr &&
+          o.available.head != nullptr &&
+          o.available.head->free_list != nullptr) {
+        SlabMeta* reuse = o.available.head;
+        Unlink(o, reuse);
+        m->list = SlabList::kAvailable;
+        o.available.PushBack(m);
+        o.current = m = reuse;
+      }
       if (uint32_t n = TakeBlocks(m, want, bin)) {
         g_process.blocks_served.fetch_add(n, std::memory_order_relaxed);
         if (FreeBlock* block = PopChecked(bin, cls)) {

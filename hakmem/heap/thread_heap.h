@@ -35,7 +35,9 @@
 namespace hakmem::internal {
 
 // The spans one thread owns in one class. `current` is the refill source;
-// the others are on `available` (known to have blocks; a stack) or `full`
+// the others are on `available` (known to have blocks: spans that got
+// blocks back at the front, a current span left with only room to carve at
+// the back) or `full`
 // (only remote frees can have given them blocks since; visited in rotation:
 // taken at the head, put back at the tail).
 // `spare` is one span that emptied, kept back instead of being released so

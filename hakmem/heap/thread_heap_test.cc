@@ -38,7 +38,7 @@ TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
 }
 
 TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
-  constexpr unsigned kClass = kNumTinyClasses + 12;  // 16 KiB blocks
+  constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
   uint64_t before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
   for (int i = 0; i < 400; ++i) blocks.push_back(HeapAlloc(kClass));
@@ -47,6 +47,39 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   // Only the current span, what the cache keeps, and one spare stay.
   EXPECT_LE(GetSpanAllocatorStats().spans_live, before + 3);
+}
+
+// Blocks freed into older spans are handed out again before the current
+// span carves fresh ones: fresh blocks are fresh pages (page faults, RSS)
+// when blocks are large, while the freed ones are already resident.
+TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
+  constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(HeapAlloc(kClass));
+  // Empty the cache (what the last refill carved), without a refill.
+  while (tls_heap.cache_head[kClass] != nullptr) {
+    blocks.push_back(HeapAlloc(kClass));
+  }
+  SlabMeta* current = tls_heap.spans[kClass].current;
+  ASSERT_NE(current, nullptr);
+  ASSERT_LT(current->carved.load(), current->capacity)
+      << "the test needs a current span with room left to carve";
+  std::set<void*> freed;
+  for (int i = 0; i < 100; i += 2) {
+    ASSERT_NE(SpanMetaOf(blocks[i]), current);
+    freed.insert(blocks[i]);
+    FreeBlock(blocks[i]);
+  }
+  for (size_t i = 0; i < freed.size(); ++i) {
+    void* p = HeapAlloc(kClass);
+    EXPECT_EQ(freed.count(p), 1u) << "allocation " << i << " carved " << p
+                                  << " while freed blocks were waiting";
+    blocks.push_back(p);
+  }
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    if (i >= 100 || i % 2 == 1) FreeBlock(blocks[i]);
+  }
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
 }
 
 TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
