@@ -43,6 +43,16 @@ constexpr uint32_t kSpansReclaimedPerScavenge = 32;
 constexpr size_t kMinCacheBlocks = 2;
 constexpr size_t kMaxCacheBlocks = 256;
 
+// A cache starts at HAKMEM_TCACHE_BYTES worth of blocks. A class that
+// refills this many times between two scavenges is busy: its capacity
+// doubles, up to kCacheGrowth times HAKMEM_TCACHE_BYTES. A scavenge that
+// finds a class idle (no refill since the last one) flushes its cache and
+// shrinks it back. What this buys is for large blocks, where the byte
+// budget leaves a cache of two or three: random_mixed over 1-64 KiB made a
+// refill for every third malloc, one block each (RESULTS.md).
+constexpr uint16_t kRefillsToGrow = 16;
+constexpr size_t kCacheGrowth = 4;
+
 struct Process {
   SpinLock lock;
   std::atomic<bool> ready{false};
@@ -72,17 +82,31 @@ bool PastLastExitRound(const ThreadHeap& heap) {
   return heap.teardowns >= PTHREAD_DESTRUCTOR_ITERATIONS;
 }
 
+// A cache of `bytes` worth of class `cls` blocks, within the bounds.
+uint32_t CacheCapacity(unsigned cls, size_t bytes) {
+  size_t blocks = bytes / ClassBlockSize(cls);
+  return static_cast<uint32_t>(blocks < kMinCacheBlocks   ? kMinCacheBlocks
+                               : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
+                                                          : blocks);
+}
+
+// Doubles the capacity of a busy class's cache, within its growth bound.
+void GrowCache(ThreadHeap& heap, unsigned cls) {
+  CacheBin bin(heap, cls);
+  uint32_t most =
+      CacheCapacity(cls, GetConfig().thread_cache_bytes * kCacheGrowth);
+  if (bin.capacity >= most) return;
+  uint32_t count = bin.count();
+  bin.capacity = bin.capacity * 2 < most ? bin.capacity * 2 : most;
+  bin.set_count(count);
+}
+
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
   heap.free_key_secret = g_free_key_secret;
-  size_t cache_bytes = GetConfig().thread_cache_bytes;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    size_t blocks = cache_bytes / ClassBlockSize(cls);
     CacheBin bin(heap, cls);
-    bin.capacity = static_cast<uint32_t>(
-        blocks < kMinCacheBlocks ? kMinCacheBlocks
-                                 : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
-                                                            : blocks);
+    bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
     bin.set_count(0);
   }
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
@@ -338,8 +362,11 @@ void ReclaimRemoteFrees(OwnedSpans& o, uint32_t limit) {
 
 void Scavenge(ThreadHeap& heap) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    if (heap.recent_refills[cls] == 0 && heap.cache_head[cls] != nullptr) {
+    if (heap.recent_refills[cls] == 0) {
       FlushBin(heap, cls);
+      CacheBin bin(heap, cls);
+      bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
+      bin.set_count(0);
     }
     heap.recent_refills[cls] = 0;
     ReclaimRemoteFrees(heap.spans[cls], kSpansReclaimedPerScavenge);
@@ -372,7 +399,10 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
   if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
-  if (heap.recent_refills[cls] != UINT16_MAX) ++heap.recent_refills[cls];
+  if (heap.recent_refills[cls] != UINT16_MAX &&
+      ++heap.recent_refills[cls] % kRefillsToGrow == 0) {
+    GrowCache(heap, cls);
+  }
   OwnedSpans& o = heap.spans[cls];
   CacheBin bin(heap, cls);
   uint32_t want = bin.capacity / 2;

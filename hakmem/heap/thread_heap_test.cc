@@ -54,31 +54,69 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
 // when blocks are large, while the freed ones are already resident.
 TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
   constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
+  // In a thread of its own: a fresh heap, whose cache has not grown.
+  std::thread([] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 40; ++i) blocks.push_back(HeapAlloc(kClass));
+    // Empty the cache (what the last refill carved), without a refill.
+    while (tls_heap.cache_head[kClass] != nullptr) {
+      blocks.push_back(HeapAlloc(kClass));
+    }
+    SlabMeta* current = tls_heap.spans[kClass].current;
+    ASSERT_NE(current, nullptr);
+    ASSERT_LT(current->carved.load(), current->capacity)
+        << "the test needs a current span with room left to carve";
+    std::set<void*> freed;
+    for (int i = 0; i < 24; i += 2) {
+      ASSERT_NE(SpanMetaOf(blocks[i]), current);
+      freed.insert(blocks[i]);
+      FreeBlock(blocks[i]);
+    }
+    for (size_t i = 0; i < freed.size(); ++i) {
+      void* p = HeapAlloc(kClass);
+      EXPECT_EQ(freed.count(p), 1u) << "allocation " << i << " carved " << p
+                                    << " while freed blocks were waiting";
+      blocks.push_back(p);
+    }
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (i >= 24 || i % 2 == 1) FreeBlock(blocks[i]);
+    }
+    EXPECT_EQ(CheckThreadHeap(), nullptr);
+  }).join();
+}
+
+// A class that keeps refilling gets a larger cache (up to four times
+// HAKMEM_TCACHE_BYTES); once idle, a scavenge empties it and shrinks it
+// back.
+TEST(ThreadHeapTest, BusyCachesGrowAndIdleOnesShrinkBack) {
+  constexpr unsigned kBusy = kNumTinyClasses + 20;  // 40 KiB blocks
+  constexpr unsigned kOther = 3;
+  size_t bytes = GetConfig().thread_cache_bytes;
+  uint32_t base = std::max<uint32_t>(2, bytes / ClassBlockSize(kBusy));
+  HeapFree(HeapAlloc(kBusy));  // sets the heap up
+  ASSERT_EQ(tls_heap.cache_capacity[kBusy], base);
   std::vector<void*> blocks;
-  for (int i = 0; i < 200; ++i) blocks.push_back(HeapAlloc(kClass));
-  // Empty the cache (what the last refill carved), without a refill.
-  while (tls_heap.cache_head[kClass] != nullptr) {
-    blocks.push_back(HeapAlloc(kClass));
+  for (int round = 0; round < 200; ++round) {
+    for (int i = 0; i < 16; ++i) blocks.push_back(HeapAlloc(kBusy));
+    for (void* p : blocks) FreeBlock(p);
+    blocks.clear();
   }
-  SlabMeta* current = tls_heap.spans[kClass].current;
-  ASSERT_NE(current, nullptr);
-  ASSERT_LT(current->carved.load(), current->capacity)
-      << "the test needs a current span with room left to carve";
-  std::set<void*> freed;
-  for (int i = 0; i < 100; i += 2) {
-    ASSERT_NE(SpanMetaOf(blocks[i]), current);
-    freed.insert(blocks[i]);
-    FreeBlock(blocks[i]);
+  uint32_t grown = tls_heap.cache_capacity[kBusy];
+  EXPECT_GT(grown, base);
+  EXPECT_LE(grown, std::max<uint32_t>(2, 4 * bytes / ClassBlockSize(kBusy)));
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  // Slow paths of another class only: two scavenges see kBusy idle.
+  uint32_t other_capacity = tls_heap.cache_capacity[kOther];
+  for (uint32_t i = 0; i < 3 * 1024; ++i) {
+    for (uint32_t j = 0; j <= other_capacity; ++j) {
+      blocks.push_back(HeapAlloc(kOther));
+    }
+    for (void* p : blocks) FreeBlock(p);
+    blocks.clear();
+    if (tls_heap.cache_capacity[kBusy] == base) break;
   }
-  for (size_t i = 0; i < freed.size(); ++i) {
-    void* p = HeapAlloc(kClass);
-    EXPECT_EQ(freed.count(p), 1u) << "allocation " << i << " carved " << p
-                                  << " while freed blocks were waiting";
-    blocks.push_back(p);
-  }
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    if (i >= 100 || i % 2 == 1) FreeBlock(blocks[i]);
-  }
+  EXPECT_EQ(tls_heap.cache_capacity[kBusy], base);
+  EXPECT_EQ(tls_heap.cache_head[kBusy], nullptr);
   EXPECT_EQ(CheckThreadHeap(), nullptr);
 }
 
