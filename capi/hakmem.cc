@@ -37,9 +37,9 @@ void CallCErrorHandler(const hakmem::internal::MemoryErrorReport& report, void* 
 
 extern "C" {
 
-HAKMEM_HOT_ENTRY void* hak_malloc(size_t size) { return hakmem::internal::Malloc(size); }
+void* hak_malloc(size_t size) { return hakmem::internal::Malloc(size); }
 
-HAKMEM_HOT_ENTRY void hak_free(void* ptr) { hakmem::internal::Free(ptr); }
+void hak_free(void* ptr) { hakmem::internal::Free(ptr); }
 
 void hak_free_sized(void* ptr, size_t size) { hakmem::internal::FreeSized(ptr, size); }
 

@@ -42,9 +42,9 @@ void* NewOrNull(size_t size, size_t alignment) noexcept {
 
 }  // namespace
 
-HAK_EXPORT HAKMEM_HOT_ENTRY void* malloc(size_t size) noexcept { return hakmem::internal::Malloc(size); }
+HAK_EXPORT void* malloc(size_t size) noexcept { return hakmem::internal::Malloc(size); }
 
-HAK_EXPORT HAKMEM_HOT_ENTRY void free(void* p) noexcept { hakmem::internal::Free(p); }
+HAK_EXPORT void free(void* p) noexcept { hakmem::internal::Free(p); }
 
 HAK_EXPORT void* calloc(size_t count, size_t size) noexcept {
   return hakmem::internal::Calloc(count, size);
@@ -123,7 +123,7 @@ HAK_EXPORT void free_aligned_sized(void* p, size_t alignment, size_t size) noexc
 
 #define HAK_CXX_EXPORT __attribute__((visibility("default")))
 
-HAK_CXX_EXPORT HAKMEM_HOT_ENTRY void* operator new(size_t size) { return NewOrThrow(size, 0); }
+HAK_CXX_EXPORT void* operator new(size_t size) { return NewOrThrow(size, 0); }
 HAK_CXX_EXPORT void* operator new[](size_t size) {
   return NewOrThrow(size, 0);
 }
@@ -149,7 +149,7 @@ HAK_CXX_EXPORT void* operator new[](size_t size, std::align_val_t al,
   return NewOrNull(size, static_cast<size_t>(al));
 }
 
-HAK_CXX_EXPORT HAKMEM_HOT_ENTRY void operator delete(void* p) noexcept { hakmem::internal::Free(p); }
+HAK_CXX_EXPORT void operator delete(void* p) noexcept { hakmem::internal::Free(p); }
 HAK_CXX_EXPORT void operator delete[](void* p) noexcept { hakmem::internal::Free(p); }
 HAK_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
   hakmem::internal::Free(p);
@@ -158,7 +158,7 @@ HAK_CXX_EXPORT void operator delete[](void* p,
                                       const std::nothrow_t&) noexcept {
   hakmem::internal::Free(p);
 }
-HAK_CXX_EXPORT HAKMEM_HOT_ENTRY void operator delete(void* p, size_t size) noexcept {
+HAK_CXX_EXPORT void operator delete(void* p, size_t size) noexcept {
   hakmem::internal::FreeSized(p, size);
 }
 HAK_CXX_EXPORT void operator delete[](void* p, size_t size) noexcept {

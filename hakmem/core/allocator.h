@@ -21,13 +21,6 @@
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/tiny/tiny_alloc.h"
 
-// For the exported functions that hold an inlined fast path (malloc, free,
-// hak_malloc, hak_free, operator new and delete): each starts on a 64-byte
-// line. Their hot parts fit in one or two lines then, whatever else the
-// library holds; where the linker happened to put them moved bench_tiny by
-// 5-10% between builds whose fast-path code was identical (RESULTS.md).
-#define HAKMEM_HOT_ENTRY __attribute__((aligned(64)))
-
 namespace hakmem::internal {
 
 // Out-of-line parts (allocator.cc).
