@@ -19,9 +19,23 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
   uint64_t carved = m->carved.load(std::memory_order_relaxed);
   if (carved > m->capacity) return "span carved past its capacity";
   if (m->used > carved) return "span uses more blocks than it carved";
+  for (unsigned i = 1; i < m->span_slabs; ++i) {
+    const SlabMeta& tail = m[i];
+    if (tail.head != m || tail.owner.load(std::memory_order_relaxed) !=
+                              m->owner.load(std::memory_order_relaxed) ||
+        tail.carved.load(std::memory_order_relaxed) != carved ||
+        tail.start != m->start ||
+        tail.block_multiplier != m->block_multiplier ||
+        tail.block_size != m->block_size ||
+        tail.size_class != m->size_class) {
+      return "span tail does not mirror its head";
+    }
+  }
   uint32_t listed = 0;
   for (const FreeBlock* b = m->free_list; b != nullptr;) {
-    if (!IsCarvedBlockStart(m, b)) return "span free list leaves its span";
+    if (!InSuperSlab(b) || SpanMetaOf(b) != m || !IsCarvedBlockStart(m, b)) {
+      return "span free list leaves its span";
+    }
     FreeBlock* next;
     if (!DecodeIntactLink(b, &next)) return "span free list block corrupted";
     if (++listed > carved) return "span free list has a cycle";

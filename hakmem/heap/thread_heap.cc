@@ -481,7 +481,8 @@ void SpillCache(unsigned cls) noexcept {
   if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
 }
 
-void RemoteFree(SlabMeta* span, void* p) noexcept {
+void RemoteFree(SlabMeta* slab, void* p) noexcept {
+  SlabMeta* span = slab->head;
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(block);
   // Atomic, so that of two threads freeing the same block at once exactly
@@ -527,15 +528,6 @@ void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
   bin.head = nullptr;
   bin.set_count(0);
   return RefillAndAlloc(cls);
-}
-
-void FreeInSpanTailOrReport(SlabMeta* slab, void* p) noexcept {
-  SlabMeta* span = slab->head;
-  if (span == slab || !IsCarvedBlockStart(span, p)) {
-    ReportSlabFreeError(MemoryError::kInteriorFree, span, p);
-    return;
-  }
-  FreeCarvedBlock(span, p);
 }
 
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,

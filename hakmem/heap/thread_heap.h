@@ -97,15 +97,13 @@ extern __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
 // Slow paths (thread_heap.cc).
 ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls) noexcept;
 ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls) noexcept;
-ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* span, void* p) noexcept;
+// Frees `p`, a carved block start of the span that `slab` (any of its
+// slabs) belongs to, for a thread that does not own the span.
+ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* slab, void* p) noexcept;
 // A cached block was written to after it was freed: reported; the cache is
 // dropped (leaked) and refilled.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
     unsigned cls, FreeBlock* block) noexcept;
-// HeapFree of a `p` that is no carved block start of its own `slab`: a block
-// in a tail slab of a multi-slab span, or an error (reported).
-ABSL_ATTRIBUTE_NOINLINE void FreeInSpanTailOrReport(SlabMeta* slab,
-                                                    void* p) noexcept;
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
     MemoryError error, const SlabMeta* span, const void* p) noexcept;
 
@@ -132,43 +130,41 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
   return block;
 }
 
-// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
-// reported and, if the program goes on, the block is left alone.
-// Frees `p`, a carved block start of `span` (a span head).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeCarvedBlock(SlabMeta* span,
+// Frees `p`, a carved block start in `slab` (any slab of its span: each
+// mirrors what this reads).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeCarvedBlock(SlabMeta* slab,
                                                          void* p) noexcept {
-  if (ABSL_PREDICT_FALSE(span->owner.load(std::memory_order_relaxed) !=
+  if (ABSL_PREDICT_FALSE(slab->owner.load(std::memory_order_relaxed) !=
                          tls_heap.token)) {
-    RemoteFree(span, p);
+    RemoteFree(slab, p);
     return;
   }
   // The owner check passed, so the heap is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(tls_heap.free_key_secret, block);
   if (kDetection && ABSL_PREDICT_FALSE(block->key == key)) {
-    ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
+    ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return;
   }
-  unsigned cls = span->size_class;
+  unsigned cls = slab->size_class;
   SetEncodedLink(block, tls_heap.cache_head[cls], key);
   if (kDetection) block->key = key;
-  AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
+  AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
   tls_heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
   if (ABSL_PREDICT_FALSE(--tls_heap.cache_room[cls] == 0)) SpillCache(cls);
 }
 
+// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
+// reported and, if the program goes on, the block is left alone.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
-  if (!kDetection) return FreeCarvedBlock(SpanMetaOf(p), p);
-  // The block-start check runs on the metadata of p's own slab, found by
-  // arithmetic alone, instead of the span head's, which costs a dependent
-  // load (SlabMeta::head) on the free path's critical chain. Every slab of
-  // a tiny class heads its span; the tail slabs of multi-slab spans (pool
-  // blocks above 8 KiB) have nothing carved, fail the check and take the
-  // slow path, which looks up their head.
+  // The metadata of p's own slab, found by arithmetic alone: the span
+  // head's would cost a dependent load (SlabMeta::head) on the free path's
+  // critical chain, and every slab mirrors what a free reads.
   SlabMeta* slab = SlabMetaOf(p);
-  if (ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
-    FreeInSpanTailOrReport(slab, p);
+  if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
+    // An interior pointer, a block never handed out, or a free slab.
+    ReportSlabFreeError(MemoryError::kInteriorFree, slab->head, p);
     return;
   }
   FreeCarvedBlock(slab, p);

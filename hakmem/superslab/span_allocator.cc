@@ -209,17 +209,20 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   uintptr_t end = base + (first + n) * kSlabSize;
   SlabMeta* head = &ss->slabs[first];
   for (unsigned i = 1; i < n; ++i) {
-    // Tails have nothing carved: the free fast path relies on it (HeapFree).
+    // A released span left its tails with nothing carved and no owner.
     HAK_DCHECK(ss->slabs[first + i].carved.load(std::memory_order_relaxed) ==
                0);
+    HAK_DCHECK(ss->slabs[first + i].owner.load(std::memory_order_relaxed) ==
+               kNoOwner);
     ss->slabs[first + i].head = head;
   }
+  head->span_slabs = static_cast<uint8_t>(n);
   head->start = start;
   SetBlockSize(head, info.block_size);
   head->capacity = static_cast<uint32_t>((end - start) / info.block_size);
-  SetCarved(head, 0);
   head->size_class = static_cast<uint8_t>(cls);
-  head->span_slabs = static_cast<uint8_t>(n);
+  MirrorSpanShape(head);
+  SetCarved(head, 0);
   head->head = head;
   head->list = SlabList::kNone;
   head->free_list = nullptr;
@@ -229,7 +232,7 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
   // Nothing in the span is handed out yet (see platform/asan.h).
   AsanPoison(reinterpret_cast<void*>(start), end - start);
-  head->owner.store(owner, std::memory_order_release);
+  SetSpanOwner(head, owner, std::memory_order_release);
   ++g_spans.spans_live;
   return head;
 }
@@ -243,7 +246,7 @@ void ReleaseSpanLocked(SlabMeta* m) {
   uintptr_t base = reinterpret_cast<uintptr_t>(ss);
   AsanUnpoison(reinterpret_cast<void*>(m->start),
                base + (first + n) * kSlabSize - m->start);
-  m->owner.store(kNoOwner, std::memory_order_relaxed);
+  SetSpanOwner(m, kNoOwner, std::memory_order_relaxed);
   // With nothing carved, every pointer into the span fails validation.
   SetCarved(m, 0);
   m->span_slabs = 0;
@@ -363,7 +366,7 @@ void ReleaseSpan(SlabMeta* span) {
 
 void AbandonSpan(SlabMeta* span) {
   HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
-  span->owner.store(kNoOwner, std::memory_order_release);
+  SetSpanOwner(span, kNoOwner, std::memory_order_release);
   SpinLockHolder hold(g_spans.lock);
   span->list = SlabList::kAbandoned;
   g_spans.abandoned[span->size_class].PushFront(span);
@@ -377,7 +380,7 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   if (m == nullptr) return nullptr;
   m->list = SlabList::kNone;
   --g_spans.spans_abandoned;
-  m->owner.store(owner, std::memory_order_release);
+  SetSpanOwner(m, owner, std::memory_order_release);
   return m;
 }
 
@@ -394,7 +397,7 @@ bool AdoptAbandonedSpan(SlabMeta* span, uint64_t owner) {
   g_spans.abandoned[span->size_class].Remove(span);
   span->list = SlabList::kNone;
   --g_spans.spans_abandoned;
-  span->owner.store(owner, std::memory_order_release);
+  SetSpanOwner(span, owner, std::memory_order_release);
   return true;
 }
 

@@ -67,6 +67,15 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
                       offset / m->block_size < carved;
       ASSERT_EQ(IsCarvedBlockStart(m, reinterpret_cast<void*>(a)), expected)
           << "class " << cls << " offset " << static_cast<int64_t>(offset);
+      // The slab of `a`, if in the span, answers alike (its tails mirror
+      // the head: the free path asks the block's own slab).
+      SlabMeta* own = SlabMetaOf(reinterpret_cast<void*>(a));
+      if (own->head == m) {
+        ASSERT_EQ(IsCarvedBlockStart(own, reinterpret_cast<void*>(a)),
+                  expected)
+            << "class " << cls << " offset " << static_cast<int64_t>(offset)
+            << " asked of slab " << SlabIndexOf(own);
+      }
     };
     uintptr_t step = cls < kNumTinyClasses ? 1 : 8;
     for (uintptr_t a = m->start - 4096; a < end + 4096; a += step) {

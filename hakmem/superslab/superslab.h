@@ -43,11 +43,16 @@ enum class SlabList : uint8_t {
   kAbandoned,  // its owner exited; waits for adoption
 };
 
-// Per-slab metadata. Only the metadata of a span's first slab (the head) is
-// used for blocks; a tail slab records how far back its head is.
+// Per-slab metadata. A span's state lives in the metadata of its first slab
+// (the head); each tail slab points to its head and mirrors the head's
+// fields that a free reads (the first group below), so that a free finds
+// them from the block's own slab by arithmetic alone (SlabMetaOf), in
+// whichever slab of the span the block starts. The setters below keep the
+// mirrors (SetSpanOwner, SetCarved, MirrorSpanShape).
 struct alignas(64) SlabMeta {
   // --- Read by every free. Written when the span is carved, adopted or
-  // released, and `carved` on refills: rarely.
+  // released, and `carved` on refills: rarely. Mirrored in the tails,
+  // except `head` and `capacity`.
   std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
   SlabMeta* head;   // the span's first slab's metadata (itself for a head)
   uintptr_t start;  // address of block 0
@@ -150,8 +155,27 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
   return index < m->carved.load(std::memory_order_relaxed);
 }
 
-inline void SetCarved(SlabMeta* m, uint32_t blocks) {
-  m->carved.store(blocks, std::memory_order_relaxed);
+// The slabs of the span headed by `head` (itself only, for a free slab).
+inline unsigned SlabsOfSpan(const SlabMeta* head) {
+  return head->span_slabs > 1 ? head->span_slabs : 1;
+}
+
+// Sets the count of carved blocks of the span headed by `head`, in the
+// head and its tails.
+inline void SetCarved(SlabMeta* head, uint32_t blocks) {
+  for (unsigned i = 0, n = SlabsOfSpan(head); i < n; ++i) {
+    head[i].carved.store(blocks, std::memory_order_relaxed);
+  }
+}
+
+// Sets the owner of the span headed by `head`: the tails first, then the
+// head with `order` (the head's owner is the one that publishes the span).
+inline void SetSpanOwner(SlabMeta* head, uint64_t owner,
+                         std::memory_order order) {
+  for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
+    head[i].owner.store(owner, std::memory_order_relaxed);
+  }
+  head->owner.store(owner, order);
 }
 
 // Sets block_size and block_multiplier for `block_size`.
@@ -165,6 +189,16 @@ inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
   for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
   m->block_size = block_size;
   m->block_multiplier = inverse << (kBlockStartRotate - shift);
+}
+
+// Copies the head's start, block size and class into its tails.
+inline void MirrorSpanShape(SlabMeta* head) {
+  for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
+    head[i].start = head->start;
+    head[i].block_multiplier = head->block_multiplier;
+    head[i].block_size = head->block_size;
+    head[i].size_class = head->size_class;
+  }
 }
 
 }  // namespace hakmem::internal
