@@ -109,58 +109,119 @@ size_t PageRound(size_t size) {
   return (size + kPageSize - 1) & ~(kPageSize - 1);
 }
 
-// A cached region of at least `size` bytes and at most 1.25x that, or
-// {0, 0}. Lock held.
+// The cache holds runs of whole pages that are still mapped (and resident
+// where they were touched): up to kLargeCacheEntries of them, at most
+// HAKMEM_LARGE_CACHE_BYTES together. Neighbouring runs are merged when one
+// comes in, a request is cut from the front of the smallest run that holds
+// it, and a growing realloc takes the pages of the run that starts where
+// its block ends. So blocks of varying sizes, and a buffer grown by
+// doubling, reuse the same pages without a system call: a mapping given
+// back costs a TLB shootdown, and fresh pages fault in again.
+
+void UncacheLocked(Region* r) {
+  --g_large.cached;
+  g_large.cached_bytes -= r->size;
+  *r = Region{0, 0, 0};
+}
+
+// Takes `size` bytes from the front of cached run `r`: all of it when it is
+// at most 1.25x that (a sliver left over would only crowd the cache).
+// Lock held.
+Region TakeFromRunLocked(Region* r, size_t size) {
+  if (r->size <= size + size / 4) {
+    Region whole = *r;
+    UncacheLocked(r);
+    return whole;
+  }
+  Region front{r->addr, size, 0};
+  r->addr += size;
+  r->size -= size;
+  g_large.cached_bytes -= size;
+  return front;
+}
+
+// A region of at least `size` bytes from the cache, or {0, 0, 0}. Lock
+// held.
 Region TakeCachedLocked(size_t size) {
   Region* best = nullptr;
   for (Region& r : g_large.cache) {
-    if (r.addr != 0 && r.size >= size && r.size <= size + size / 4 &&
+    if (r.addr != 0 && r.size >= size &&
         (best == nullptr || r.size < best->size)) {
       best = &r;
     }
   }
   if (best == nullptr) return Region{0, 0, 0};
-  Region r = *best;
-  *best = Region{0, 0, 0};
-  --g_large.cached;
-  g_large.cached_bytes -= r.size;
-  return r;
+  return TakeFromRunLocked(best, size);
 }
 
-// Puts `r` in the cache: into an empty slot, else in place of the oldest
-// entry (slots are replaced in rotation). Regions to unmap instead (the
-// evicted one, and `r` itself if it does not fit the byte budget) are
-// written to `unmap`; returns their number (at most 2). Lock held.
-int CacheLocked(Region r, Region unmap[2]) {
+// Takes exactly `size` bytes from the front of the cached run that starts
+// at `addr`, if there is one that long; returns whether it did. Lock held.
+bool TakeCachedAtLocked(uintptr_t addr, size_t size) {
+  for (Region& r : g_large.cache) {
+    if (r.addr == addr && r.size >= size) {
+      if (r.size == size) {
+        UncacheLocked(&r);
+      } else {
+        r.addr += size;
+        r.size -= size;
+        g_large.cached_bytes -= size;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+// At most this many regions to unmap come out of one CacheLocked.
+constexpr int kMaxUnmapped = kLargeCacheEntries + 1;
+
+// Puts `r` in the cache, merged with the cached runs next to it. Runs are
+// evicted in rotation until there is a free slot and the budget holds it.
+// What to unmap (evicted runs, or `r` itself when it is more than a quarter
+// of the budget) is written to `unmap`; returns how many. Lock held.
+int CacheLocked(Region r, Region unmap[kMaxUnmapped]) {
   const size_t budget = GetConfig().large_cache_bytes;
   int n = 0;
   if (r.size > budget / 4) {
     unmap[n++] = r;
     return n;
   }
-  Region* slot = nullptr;
+  r.owner = 0;
   for (Region& c : g_large.cache) {
-    if (c.addr == 0) {
-      slot = &c;
-      break;
+    if (c.addr != 0 &&
+        (c.addr + c.size == r.addr || r.addr + r.size == c.addr)) {
+      r.addr = c.addr < r.addr ? c.addr : r.addr;
+      r.size += c.size;
+      UncacheLocked(&c);
     }
   }
-  if (slot == nullptr) {
-    slot = &g_large.cache[g_large.cache_victim];
-    g_large.cache_victim = (g_large.cache_victim + 1) % kLargeCacheEntries;
-    unmap[n++] = *slot;
-    --g_large.cached;
-    g_large.cached_bytes -= slot->size;
-    *slot = Region{0, 0, 0};
-  }
-  if (r.size > budget - g_large.cached_bytes) {
+  if (r.size > budget) {
     unmap[n++] = r;
     return n;
+  }
+  Region* slot = nullptr;
+  for (;;) {
+    for (Region& c : g_large.cache) {
+      if (c.addr == 0) slot = &c;
+    }
+    if (slot != nullptr && r.size <= budget - g_large.cached_bytes) break;
+    Region* victim = &g_large.cache[g_large.cache_victim];
+    g_large.cache_victim = (g_large.cache_victim + 1) % kLargeCacheEntries;
+    if (victim->addr != 0) {
+      unmap[n++] = *victim;
+      UncacheLocked(victim);
+    }
   }
   *slot = r;
   ++g_large.cached;
   g_large.cached_bytes += r.size;
   return n;
+}
+
+void UnmapAll(const Region* regions, int n) {
+  for (int i = 0; i < n; ++i) {
+    OsUnmap(reinterpret_cast<void*>(regions[i].addr), regions[i].size);
+  }
 }
 
 }  // namespace
@@ -207,7 +268,7 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
 }
 
 bool LargeFree(void* p) {
-  Region unmap[2];
+  Region unmap[kMaxUnmapped];
   int to_unmap;
   {
     SpinLockHolder hold(g_large.lock);
@@ -218,9 +279,7 @@ bool LargeFree(void* p) {
     g_large.live_bytes -= r.size;
     to_unmap = CacheLocked(r, unmap);
   }
-  for (int i = 0; i < to_unmap; ++i) {
-    OsUnmap(reinterpret_cast<void*>(unmap[i].addr), unmap[i].size);
-  }
+  UnmapAll(unmap, to_unmap);
   return true;
 }
 
@@ -236,36 +295,63 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
     errno = ENOMEM;
     return LargeReallocResult::kNoMemory;
   }
-  Region old;
+  Region old{0, 0, 0};  // stays empty when the block keeps its place
   {
-    SpinLockHolder hold(g_large.lock);
-    Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
-    if (slot == nullptr) return LargeReallocResult::kNotLarge;
-    // Shrinking by up to half keeps the block: cheaper than a remap.
-    if (new_map <= slot->size && new_map >= slot->size / 2) {
+    Region unmap[kMaxUnmapped];
+    int to_unmap = 0;
+    {
+      SpinLockHolder hold(g_large.lock);
+      Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+      if (slot == nullptr) return LargeReallocResult::kNotLarge;
+      // Shrinking by up to half keeps the block as it is.
+      bool keep = new_map <= slot->size && new_map >= slot->size / 2;
+      if (!keep && new_map < slot->size) {
+        // Shrinking more: the pages past the new end go to the cache.
+        Region tail{slot->addr + new_map, slot->size - new_map, 0};
+        slot->size = new_map;
+        g_large.live_bytes -= tail.size;
+        to_unmap = CacheLocked(tail, unmap);
+        keep = true;
+      } else if (!keep && TakeCachedAtLocked(slot->addr + slot->size,
+                                             new_map - slot->size)) {
+        // Growing into the cached run that starts where the block ends.
+        g_large.live_bytes += new_map - slot->size;
+        slot->size = new_map;
+        keep = true;
+      }
+      if (!keep) {
+        old = *slot;
+        g_large.live.Erase(slot);
+        g_large.live_bytes -= old.size;
+      }
+    }
+    UnmapAll(unmap, to_unmap);
+    if (old.addr == 0) {
       *out = p;
       return LargeReallocResult::kDone;
     }
-    old = *slot;
-    g_large.live.Erase(slot);
-    g_large.live_bytes -= old.size;
   }
   void* moved = OsRemap(p, old.size, new_map);
-  Region now = moved != nullptr
-                   ? Region{reinterpret_cast<uintptr_t>(moved), new_map,
-                            old.owner}
-                   : old;
   bool recorded;
   {
     SpinLockHolder hold(g_large.lock);
+    Region now = moved != nullptr
+                     ? Region{reinterpret_cast<uintptr_t>(moved), new_map,
+                              old.owner}
+                     : old;
     recorded = g_large.live.Insert(now);
     if (recorded) g_large.live_bytes += now.size;
   }
   // The table only grows on Insert; after an Erase it has room.
   HAK_DCHECK(recorded);
   if (moved == nullptr) {
-    errno = ENOMEM;
-    return LargeReallocResult::kNoMemory;
+    // mremap moves only what one mapping holds, and a block cut from
+    // merged cached runs can span two: copy instead.
+    void* fresh = LargeAlloc(new_size, kPageSize, /*zeroed=*/false, old.owner);
+    if (fresh == nullptr) return LargeReallocResult::kNoMemory;
+    std::memcpy(fresh, p, old.size);
+    LargeFree(p);
+    moved = fresh;
   }
   *out = moved;
   return LargeReallocResult::kDone;

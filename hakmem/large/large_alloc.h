@@ -1,7 +1,8 @@
 // The large tier: requests above the pool limit (and slab-tier requests with
-// an alignment above a page), each its own page-granular mapping. Freed
-// mappings are kept in a small bounded cache for reuse; the rest go back to
-// the OS at once.
+// an alignment above a page), in page-granular regions mapped from the OS.
+// Freed regions go to a small bounded cache of page runs (merged with their
+// neighbours, cut to fit a request, grown into by a realloc); what does not
+// fit goes back to the OS at once.
 //
 // Live blocks are recorded in a hash table keyed by address, so that a free
 // can tell a live large block from any other pointer exactly, without
@@ -15,8 +16,9 @@
 
 namespace hakmem::internal {
 
-// Freed regions kept for reuse: at most this many, and at most
-// HAKMEM_LARGE_CACHE_BYTES bytes (each region at most a quarter of that).
+// Freed page runs kept for reuse: at most this many, and at most
+// HAKMEM_LARGE_CACHE_BYTES bytes together (a freed block larger than a
+// quarter of that goes straight back to the OS).
 inline constexpr unsigned kLargeCacheEntries = 8;
 
 // `size` bytes aligned to `alignment` (a power of two; at least a page is
@@ -44,8 +46,10 @@ bool LargeFree(void* p);
 size_t LargeUsableSize(const void* p);
 
 enum class LargeReallocResult { kDone, kNoMemory, kNotLarge };
-// Resizes live large block `p` to `new_size` (> the pool limit) in place or
-// with mremap, setting *out. On kNoMemory `p` is unchanged and errno is
+// Resizes live large block `p` to `new_size` (> the pool limit), setting
+// *out: in place when it shrinks (the tail pages go to the cache) or when
+// the cache holds the pages after it, else with mremap (or a copy, when
+// the block spans two mappings). On kNoMemory `p` is unchanged and errno is
 // ENOMEM; on kNotLarge nothing happened.
 LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out);
 

@@ -1,5 +1,7 @@
 #include "hakmem/large/large_alloc.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 #include <vector>
 
@@ -102,6 +104,96 @@ TEST(LargeAllocTest, ManyLiveBlocksGrowTheTable) {
     ASSERT_TRUE(LargeFree(blocks[i]));
   }
   EXPECT_EQ(GetLargeStats().live, 0u);
+}
+
+constexpr size_t kMiB = size_t{1} << 20;
+
+uint64_t OsCalls() {
+  OsMemoryStats s = GetOsMemoryStats();
+  return s.map_calls + s.unmap_calls;
+}
+
+char* Alloc(size_t size) {
+  return static_cast<char*>(LargeAlloc(size, 0, false));
+}
+
+// A smaller request is cut from the front of a larger cached run, and the
+// rest stays cached: no system call either time.
+TEST(LargeAllocTest, RequestsAreCutFromLargerCachedRuns) {
+  LargeFlushCache();
+  char* big = Alloc(8 * kMiB);
+  ASSERT_NE(big, nullptr);
+  ASSERT_TRUE(LargeFree(big));
+  uint64_t calls = OsCalls();
+  char* a = Alloc(kMiB);
+  char* b = Alloc(2 * kMiB);
+  EXPECT_EQ(a, big);
+  EXPECT_EQ(b, big + kMiB);
+  EXPECT_EQ(LargeUsableSize(a), kMiB);
+  EXPECT_EQ(OsCalls(), calls);
+  std::memset(a, 1, kMiB);
+  std::memset(b, 2, 2 * kMiB);
+  ASSERT_TRUE(LargeFree(a));
+  ASSERT_TRUE(LargeFree(b));
+  // Merged back into one run: 8 MiB fit again.
+  EXPECT_EQ(GetLargeStats().cached, 1u);
+  EXPECT_EQ(Alloc(8 * kMiB), big);
+  EXPECT_EQ(OsCalls(), calls);
+  ASSERT_TRUE(LargeFree(big));
+}
+
+// A buffer grown by doubling takes the cached pages after it, in place;
+// shrunk, it gives its tail back to the cache.
+TEST(LargeAllocTest, ReallocGrowsAndShrinksInPlaceThroughTheCache) {
+  LargeFlushCache();
+  char* p = Alloc(16 * kMiB);
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(LargeFree(p));
+  uint64_t calls = OsCalls();
+  for (int round = 0; round < 3; ++round) {
+    char* q = Alloc(kMiB);
+    ASSERT_EQ(q, p);
+    std::memset(q, 7, kMiB);
+    for (size_t size = 2 * kMiB; size <= 16 * kMiB; size *= 2) {
+      void* grown = nullptr;
+      ASSERT_EQ(LargeRealloc(q, size, &grown), LargeReallocResult::kDone);
+      ASSERT_EQ(grown, q) << size;
+      EXPECT_EQ(LargeUsableSize(q), size);
+      q[size - 1] = 7;
+    }
+    for (size_t i = 0; i < kMiB; i += 4096) ASSERT_EQ(q[i], 7);
+    void* shrunk = nullptr;
+    ASSERT_EQ(LargeRealloc(q, kMiB, &shrunk), LargeReallocResult::kDone);
+    ASSERT_EQ(shrunk, q);
+    EXPECT_EQ(LargeUsableSize(q), kMiB);
+    // The tail is cached: a new block comes from it.
+    char* tail = Alloc(4 * kMiB);
+    EXPECT_EQ(tail, q + kMiB);
+    ASSERT_TRUE(LargeFree(tail));
+    ASSERT_TRUE(LargeFree(q));
+  }
+  EXPECT_EQ(OsCalls(), calls);
+}
+
+// mremap moves only what one mapping holds; a block whose pages belong to
+// two mappings (here split by madvise) is copied instead.
+TEST(LargeAllocTest, ReallocCopiesABlockThatSpansTwoMappings) {
+  LargeFlushCache();
+  char* p = Alloc(4 * kMiB);
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(madvise(p + 2 * kMiB, 2 * kMiB, MADV_DONTFORK), 0);
+  for (size_t i = 0; i < 4 * kMiB; i += 512) p[i] = static_cast<char>(i >> 9);
+  void* q = nullptr;
+  ASSERT_EQ(LargeRealloc(p, 64 * kMiB, &q), LargeReallocResult::kDone);
+  ASSERT_NE(q, nullptr);
+  char* g = static_cast<char*>(q);
+  for (size_t i = 0; i < 4 * kMiB; i += 512) {
+    ASSERT_EQ(g[i], static_cast<char>(i >> 9)) << i;
+  }
+  EXPECT_GE(LargeUsableSize(g), 64 * kMiB);
+  if (g != p) EXPECT_EQ(LargeUsableSize(p), 0u);
+  ASSERT_TRUE(LargeFree(g));
+  LargeFlushCache();
 }
 
 }  // namespace
