@@ -90,7 +90,7 @@ struct hak_stats {
   uint64_t slab_blocks_served;   /* blocks handed to thread caches */
   uint64_t large_live;           /* large (mmap) blocks in use */
   uint64_t large_live_bytes;     /* bytes mapped for them */
-  uint64_t large_cached;         /* freed large regions kept for reuse */
+  uint64_t large_cached;         /* runs of freed large pages kept for reuse */
   uint64_t threads_live;         /* threads with an initialised heap */
   /* Since version 2: */
   uint64_t os_decommit_calls;    /* madvise(MADV_DONTNEED) calls */
