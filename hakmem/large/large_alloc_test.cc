@@ -117,13 +117,20 @@ char* Alloc(size_t size) {
   return static_cast<char*>(LargeAlloc(size, 0, false));
 }
 
+// Empties the cache, then leaves one run of `size` bytes in it; returns
+// the run's address.
+char* OnlyCachedRun(size_t size) {
+  LargeFlushCache();
+  char* p = Alloc(size);
+  EXPECT_NE(p, nullptr);
+  EXPECT_TRUE(LargeFree(p));
+  return p;
+}
+
 // A smaller request is cut from the front of a larger cached run, and the
 // rest stays cached: no system call either time.
 TEST(LargeAllocTest, RequestsAreCutFromLargerCachedRuns) {
-  LargeFlushCache();
-  char* big = Alloc(8 * kMiB);
-  ASSERT_NE(big, nullptr);
-  ASSERT_TRUE(LargeFree(big));
+  char* big = OnlyCachedRun(8 * kMiB);
   uint64_t calls = OsCalls();
   char* a = Alloc(kMiB);
   char* b = Alloc(2 * kMiB);
@@ -145,10 +152,7 @@ TEST(LargeAllocTest, RequestsAreCutFromLargerCachedRuns) {
 // A buffer grown by doubling takes the cached pages after it, in place;
 // shrunk, it gives its tail back to the cache.
 TEST(LargeAllocTest, ReallocGrowsAndShrinksInPlaceThroughTheCache) {
-  LargeFlushCache();
-  char* p = Alloc(16 * kMiB);
-  ASSERT_NE(p, nullptr);
-  ASSERT_TRUE(LargeFree(p));
+  char* p = OnlyCachedRun(16 * kMiB);
   uint64_t calls = OsCalls();
   for (int round = 0; round < 3; ++round) {
     char* q = Alloc(kMiB);
