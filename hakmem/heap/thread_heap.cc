@@ -90,6 +90,13 @@ uint32_t CacheCapacity(unsigned cls, size_t bytes) {
                                                           : blocks);
 }
 
+// Gives an empty cache its starting capacity (HAKMEM_TCACHE_BYTES worth).
+void ResetEmptyCache(ThreadHeap& heap, unsigned cls) {
+  CacheBin bin(heap, cls);
+  bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
+  bin.set_count(0);
+}
+
 // Doubles the capacity of a busy class's cache, within its growth bound.
 void GrowCache(ThreadHeap& heap, unsigned cls) {
   CacheBin bin(heap, cls);
@@ -104,11 +111,7 @@ void GrowCache(ThreadHeap& heap, unsigned cls) {
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
   heap.free_key_secret = g_free_key_secret;
-  for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    CacheBin bin(heap, cls);
-    bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
-    bin.set_count(0);
-  }
+  for (unsigned cls = 0; cls < kNumClasses; ++cls) ResetEmptyCache(heap, cls);
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
   // A non-null value makes pthread call TearDownThreadHeap at thread exit.
   pthread_setspecific(g_process.exit_key, &heap);
@@ -281,6 +284,27 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
   return m;
 }
 
+// Freed blocks before fresh ones: when the current span could only carve
+// and another span has blocks back, that one becomes current (the old one,
+// with room left, waits at the back of `available`); returns the current
+// span. A freed block is resident memory already; a fresh one is a fresh
+// page when blocks are large. Carving first made pool-sized workloads touch
+// 1.5x the pages, at 0.7x the speed (RESULTS.md).
+SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
+  SlabMeta* m = o.current;
+  SlabMeta* reuse = o.available.head;
+  if (m->free_list != nullptr ||
+      m->remote_head.load(std::memory_order_relaxed) != nullptr ||
+      reuse == nullptr || reuse->free_list == nullptr) {
+    return m;
+  }
+  Unlink(o, reuse);
+  m->list = SlabList::kAvailable;
+  o.available.PushBack(m);
+  o.current = reuse;
+  return reuse;
+}
+
 // Returns block `b` (cached by this thread) to its span.
 void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   SlabMeta* m = SpanMetaOf(b);
@@ -364,9 +388,7 @@ void Scavenge(ThreadHeap& heap) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     if (heap.recent_refills[cls] == 0) {
       FlushBin(heap, cls);
-      CacheBin bin(heap, cls);
-      bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
-      bin.set_count(0);
+      ResetEmptyCache(heap, cls);
     }
     heap.recent_refills[cls] = 0;
     ReclaimRemoteFrees(heap.spans[cls], kSpansReclaimedPerScavenge);
@@ -407,23 +429,8 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   CacheBin bin(heap, cls);
   uint32_t want = bin.capacity / 2;
   for (;;) {
-    if (SlabMeta* m = o.current) {
-      // Freed blocks before fresh ones: when the current span could only
-      // carve and another span has blocks back, switch to that one (the
-      // current one, with room left, waits at the back of `available`).
-      // A freed block is resident memory already; a fresh one is a fresh
-      // page when blocks are large. Carving first made pool-sized
-      // workloads touch 1.5x the pages, at 0.7x the speed (RESULTS.md).
-      if (m->free_list == nullptr &&
-          m->remote_head.load(std::memory_order_relaxed) == nullptr &&
-          o.available.head != nullptr &&
-          o.available.head->free_list != nullptr) {
-        SlabMeta* reuse = o.available.head;
-        Unlink(o, reuse);
-        m->list = SlabList::kAvailable;
-        o.available.PushBack(m);
-        o.current = m = reuse;
-      }
+    if (o.current != nullptr) {
+      SlabMeta* m = PreferFreedBlocks(o);
       if (uint32_t n = TakeBlocks(m, want, bin)) {
         g_process.blocks_served.fetch_add(n, std::memory_order_relaxed);
         if (FreeBlock* block = PopChecked(bin, cls)) {

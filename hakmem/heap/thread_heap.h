@@ -130,10 +130,18 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
   return block;
 }
 
-// Frees `p`, a carved block start in `slab` (any slab of its span: each
-// mirrors what this reads).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeCarvedBlock(SlabMeta* slab,
-                                                         void* p) noexcept {
+// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
+// reported and, if the program goes on, the block is left alone.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
+  // The metadata of p's own slab, found by arithmetic alone: the span
+  // head's would cost a dependent load (SlabMeta::head) on the free path's
+  // critical chain, and every slab of a span mirrors what a free reads.
+  SlabMeta* slab = SlabMetaOf(p);
+  if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
+    // An interior pointer, a block never handed out, or a free slab.
+    ReportSlabFreeError(MemoryError::kInteriorFree, slab->head, p);
+    return;
+  }
   if (ABSL_PREDICT_FALSE(slab->owner.load(std::memory_order_relaxed) !=
                          tls_heap.token)) {
     RemoteFree(slab, p);
@@ -153,21 +161,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeCarvedBlock(SlabMeta* slab,
   tls_heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
   if (ABSL_PREDICT_FALSE(--tls_heap.cache_room[cls] == 0)) SpillCache(cls);
-}
-
-// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
-// reported and, if the program goes on, the block is left alone.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
-  // The metadata of p's own slab, found by arithmetic alone: the span
-  // head's would cost a dependent load (SlabMeta::head) on the free path's
-  // critical chain, and every slab mirrors what a free reads.
-  SlabMeta* slab = SlabMetaOf(p);
-  if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
-    // An interior pointer, a block never handed out, or a free slab.
-    ReportSlabFreeError(MemoryError::kInteriorFree, slab->head, p);
-    return;
-  }
-  FreeCarvedBlock(slab, p);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block

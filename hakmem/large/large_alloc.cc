@@ -124,23 +124,23 @@ void UncacheLocked(Region* r) {
   *r = Region{0, 0, 0};
 }
 
-// Takes `size` bytes from the front of cached run `r`: all of it when it is
-// at most 1.25x that (a sliver left over would only crowd the cache).
-// Lock held.
-Region TakeFromRunLocked(Region* r, size_t size) {
-  if (r->size <= size + size / 4) {
-    Region whole = *r;
-    UncacheLocked(r);
-    return whole;
-  }
+// Takes the first `size` bytes of cached run `r` (all of them: the run
+// leaves the cache). Lock held.
+Region CutFrontLocked(Region* r, size_t size) {
   Region front{r->addr, size, 0};
-  r->addr += size;
-  r->size -= size;
-  g_large.cached_bytes -= size;
+  if (size == r->size) {
+    UncacheLocked(r);
+  } else {
+    r->addr += size;
+    r->size -= size;
+    g_large.cached_bytes -= size;
+  }
   return front;
 }
 
-// A region of at least `size` bytes from the cache, or {0, 0, 0}. Lock
+// A region of at least `size` bytes from the cache, or {0, 0, 0}: cut from
+// the smallest run that holds it, or that whole run when it is at most
+// 1.25x the size (a sliver left over would only crowd the cache). Lock
 // held.
 Region TakeCachedLocked(size_t size) {
   Region* best = nullptr;
@@ -151,21 +151,16 @@ Region TakeCachedLocked(size_t size) {
     }
   }
   if (best == nullptr) return Region{0, 0, 0};
-  return TakeFromRunLocked(best, size);
+  return CutFrontLocked(best, best->size <= size + size / 4 ? best->size
+                                                            : size);
 }
 
-// Takes exactly `size` bytes from the front of the cached run that starts
-// at `addr`, if there is one that long; returns whether it did. Lock held.
+// Takes `size` bytes from the front of the cached run that starts at
+// `addr`, if there is one that long; returns whether it did. Lock held.
 bool TakeCachedAtLocked(uintptr_t addr, size_t size) {
   for (Region& r : g_large.cache) {
     if (r.addr == addr && r.size >= size) {
-      if (r.size == size) {
-        UncacheLocked(&r);
-      } else {
-        r.addr += size;
-        r.size -= size;
-        g_large.cached_bytes -= size;
-      }
+      CutFrontLocked(&r, size);
       return true;
     }
   }
@@ -296,40 +291,35 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
     return LargeReallocResult::kNoMemory;
   }
   Region old{0, 0, 0};  // stays empty when the block keeps its place
+  Region unmap[kMaxUnmapped];
+  int to_unmap = 0;
   {
-    Region unmap[kMaxUnmapped];
-    int to_unmap = 0;
-    {
-      SpinLockHolder hold(g_large.lock);
-      Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
-      if (slot == nullptr) return LargeReallocResult::kNotLarge;
-      // Shrinking by up to half keeps the block as it is.
-      bool keep = new_map <= slot->size && new_map >= slot->size / 2;
-      if (!keep && new_map < slot->size) {
-        // Shrinking more: the pages past the new end go to the cache.
-        Region tail{slot->addr + new_map, slot->size - new_map, 0};
-        slot->size = new_map;
-        g_large.live_bytes -= tail.size;
-        to_unmap = CacheLocked(tail, unmap);
-        keep = true;
-      } else if (!keep && TakeCachedAtLocked(slot->addr + slot->size,
-                                             new_map - slot->size)) {
-        // Growing into the cached run that starts where the block ends.
+    SpinLockHolder hold(g_large.lock);
+    Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+    if (slot == nullptr) return LargeReallocResult::kNotLarge;
+    if (new_map > slot->size) {
+      if (TakeCachedAtLocked(slot->addr + slot->size, new_map - slot->size)) {
+        // Grown into the cached run that started where the block ended.
         g_large.live_bytes += new_map - slot->size;
         slot->size = new_map;
-        keep = true;
-      }
-      if (!keep) {
+      } else {
         old = *slot;
         g_large.live.Erase(slot);
         g_large.live_bytes -= old.size;
       }
+    } else if (new_map < slot->size / 2) {
+      // The pages past the new end go to the cache. (Shrinking by up to
+      // half keeps the block as it is.)
+      Region tail{slot->addr + new_map, slot->size - new_map, 0};
+      slot->size = new_map;
+      g_large.live_bytes -= tail.size;
+      to_unmap = CacheLocked(tail, unmap);
     }
-    UnmapAll(unmap, to_unmap);
-    if (old.addr == 0) {
-      *out = p;
-      return LargeReallocResult::kDone;
-    }
+  }
+  UnmapAll(unmap, to_unmap);
+  if (old.addr == 0) {
+    *out = p;
+    return LargeReallocResult::kDone;
   }
   void* moved = OsRemap(p, old.size, new_map);
   bool recorded;

@@ -36,11 +36,11 @@ struct SpanAllocator {
   // dirty_slabs); above the decommit budget, released spans are
   // decommitted at once.
   uint64_t dirty_bytes = 0;
-  // The decommit budget: HAKMEM_DECOMMIT_BYTES at first (set on first
-  // use), doubled, up to kMaxBudgetGrowth times that, whenever a footprint
-  // oscillates by more than it (see OverDecommitBudgetLocked).
+  // The decommit budget: HAKMEM_DECOMMIT_BYTES at first (read on first
+  // use: 0 until then), doubled, up to kMaxBudgetGrowth times that,
+  // whenever a footprint oscillates by more than it (see
+  // OverDecommitBudgetLocked).
   uint64_t decommit_budget = 0;
-  bool budget_set = false;
   // Whether decommitted slabs were carved again since the budget was last
   // exceeded.
   bool recarved = false;
@@ -92,9 +92,9 @@ uint64_t DirtyBytes(const SuperSlab* ss, uint32_t mask) {
 constexpr uint64_t kMaxBudgetGrowth = 2;
 
 uint64_t DecommitBudgetLocked() {
-  if (!g_spans.budget_set) {
+  // A configured budget of 0 is read again each time: it stays 0 anyway.
+  if (g_spans.decommit_budget == 0) {
     g_spans.decommit_budget = GetConfig().decommit_bytes;
-    g_spans.budget_set = true;
   }
   return g_spans.decommit_budget;
 }
