@@ -94,14 +94,23 @@ class RegionTable {
   size_t count_ = 0;
 };
 
+// A run of freed pages in the cache. `age` orders runs by when they came
+// in (merging renews it): the oldest is evicted first.
+struct CachedRun {
+  uintptr_t addr;
+  size_t size;
+  uint64_t age;
+};
+
 struct LargeState {
   SpinLock lock;
   RegionTable live;
   uint64_t live_bytes = 0;
-  Region cache[kLargeCacheEntries] = {};  // addr 0: empty slot
-  unsigned cache_victim = 0;  // slot replaced when all are taken
+  // Packed: runs[0, cached) are the cached runs, in no particular order.
+  CachedRun runs[kLargeCacheEntries] = {};
   uint64_t cached = 0;
   uint64_t cached_bytes = 0;
+  uint64_t next_age = 0;
 };
 ABSL_CONST_INIT LargeState g_large;
 
@@ -110,23 +119,25 @@ size_t PageRound(size_t size) {
 }
 
 // The cache holds runs of whole pages that are still mapped (and resident
-// where they were touched): up to kLargeCacheEntries of them, at most
-// HAKMEM_LARGE_CACHE_BYTES together. Neighbouring runs are merged when one
-// comes in, a request is cut from the front of the smallest run that holds
-// it, and a growing realloc takes the pages of the run that starts where
-// its block ends. So blocks of varying sizes, and a buffer grown by
-// doubling, reuse the same pages without a system call: a mapping given
-// back costs a TLB shootdown, and fresh pages fault in again.
+// where they were touched), at most HAKMEM_LARGE_CACHE_BYTES together.
+// Neighbouring runs are merged when one comes in, a request is cut from
+// the front of the smallest run that holds it, and a growing realloc takes
+// the pages of the run that starts where its block ends. So blocks of
+// varying sizes, and a buffer grown by doubling, reuse the same pages
+// without a system call: a mapping given back costs a TLB shootdown, and
+// fresh pages fault in again. What comes back is kept unless the budget is
+// full; then the oldest runs go, so that which runs stay depends on the
+// order of frees only, never on where the kernel put the mappings.
 
-void UncacheLocked(Region* r) {
+void UncacheLocked(CachedRun* r) {
   --g_large.cached;
   g_large.cached_bytes -= r->size;
-  *r = Region{0, 0, 0};
+  *r = g_large.runs[g_large.cached];
 }
 
 // Takes the first `size` bytes of cached run `r` (all of them: the run
 // leaves the cache). Lock held.
-Region CutFrontLocked(Region* r, size_t size) {
+Region CutFrontLocked(CachedRun* r, size_t size) {
   Region front{r->addr, size, 0};
   if (size == r->size) {
     UncacheLocked(r);
@@ -143,10 +154,10 @@ Region CutFrontLocked(Region* r, size_t size) {
 // 1.25x the size (a sliver left over would only crowd the cache). Lock
 // held.
 Region TakeCachedLocked(size_t size) {
-  Region* best = nullptr;
-  for (Region& r : g_large.cache) {
-    if (r.addr != 0 && r.size >= size &&
-        (best == nullptr || r.size < best->size)) {
+  CachedRun* best = nullptr;
+  for (uint64_t i = 0; i < g_large.cached; ++i) {
+    CachedRun& r = g_large.runs[i];
+    if (r.size >= size && (best == nullptr || r.size < best->size)) {
       best = &r;
     }
   }
@@ -158,7 +169,8 @@ Region TakeCachedLocked(size_t size) {
 // Takes `size` bytes from the front of the cached run that starts at
 // `addr`, if there is one that long; returns whether it did. Lock held.
 bool TakeCachedAtLocked(uintptr_t addr, size_t size) {
-  for (Region& r : g_large.cache) {
+  for (uint64_t i = 0; i < g_large.cached; ++i) {
+    CachedRun& r = g_large.runs[i];
     if (r.addr == addr && r.size >= size) {
       CutFrontLocked(&r, size);
       return true;
@@ -167,13 +179,22 @@ bool TakeCachedAtLocked(uintptr_t addr, size_t size) {
   return false;
 }
 
+CachedRun* OldestRunLocked() {
+  CachedRun* oldest = &g_large.runs[0];
+  for (uint64_t i = 1; i < g_large.cached; ++i) {
+    if (g_large.runs[i].age < oldest->age) oldest = &g_large.runs[i];
+  }
+  return oldest;
+}
+
 // At most this many regions to unmap come out of one CacheLocked.
 constexpr int kMaxUnmapped = kLargeCacheEntries + 1;
 
-// Puts `r` in the cache, merged with the cached runs next to it. Runs are
-// evicted in rotation until there is a free slot and the budget holds it.
-// What to unmap (evicted runs, or `r` itself when it is more than a quarter
-// of the budget) is written to `unmap`; returns how many. Lock held.
+// Puts `r` in the cache, merged with the cached runs next to it; the
+// oldest runs are evicted until there is room and the budget holds it.
+// What to unmap (evicted runs, or `r` itself when it is more than a
+// quarter of the budget) is written to `unmap`; returns how many. Lock
+// held.
 int CacheLocked(Region r, Region unmap[kMaxUnmapped]) {
   const size_t budget = GetConfig().large_cache_bytes;
   int n = 0;
@@ -181,34 +202,27 @@ int CacheLocked(Region r, Region unmap[kMaxUnmapped]) {
     unmap[n++] = r;
     return n;
   }
-  r.owner = 0;
-  for (Region& c : g_large.cache) {
-    if (c.addr != 0 &&
-        (c.addr + c.size == r.addr || r.addr + r.size == c.addr)) {
+  for (uint64_t i = 0; i < g_large.cached;) {
+    CachedRun& c = g_large.runs[i];
+    if (c.addr + c.size == r.addr || r.addr + r.size == c.addr) {
       r.addr = c.addr < r.addr ? c.addr : r.addr;
       r.size += c.size;
-      UncacheLocked(&c);
+      UncacheLocked(&c);  // moves the last run here: look at slot i again
+    } else {
+      ++i;
     }
   }
   if (r.size > budget) {
     unmap[n++] = r;
     return n;
   }
-  Region* slot = nullptr;
-  for (;;) {
-    for (Region& c : g_large.cache) {
-      if (c.addr == 0) slot = &c;
-    }
-    if (slot != nullptr && r.size <= budget - g_large.cached_bytes) break;
-    Region* victim = &g_large.cache[g_large.cache_victim];
-    g_large.cache_victim = (g_large.cache_victim + 1) % kLargeCacheEntries;
-    if (victim->addr != 0) {
-      unmap[n++] = *victim;
-      UncacheLocked(victim);
-    }
+  while (g_large.cached == kLargeCacheEntries ||
+         r.size > budget - g_large.cached_bytes) {
+    CachedRun* victim = OldestRunLocked();
+    unmap[n++] = Region{victim->addr, victim->size, 0};
+    UncacheLocked(victim);
   }
-  *slot = r;
-  ++g_large.cached;
+  g_large.runs[g_large.cached++] = CachedRun{r.addr, r.size, g_large.next_age++};
   g_large.cached_bytes += r.size;
   return n;
 }
@@ -353,19 +367,16 @@ void LargeForkChild() { g_large.lock.Unlock(); }
 
 void LargeFlushCache() {
   Region flushed[kLargeCacheEntries];
-  unsigned n = 0;
+  int n = 0;
   {
     SpinLockHolder hold(g_large.lock);
-    for (Region& r : g_large.cache) {
-      if (r.addr != 0) flushed[n++] = r;
-      r = Region{0, 0, 0};
+    for (uint64_t i = 0; i < g_large.cached; ++i) {
+      flushed[n++] = Region{g_large.runs[i].addr, g_large.runs[i].size, 0};
     }
     g_large.cached = 0;
     g_large.cached_bytes = 0;
   }
-  for (unsigned i = 0; i < n; ++i) {
-    OsUnmap(reinterpret_cast<void*>(flushed[i].addr), flushed[i].size);
-  }
+  UnmapAll(flushed, n);
 }
 
 uint64_t LargeOwner(const void* p) {

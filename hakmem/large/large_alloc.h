@@ -16,10 +16,16 @@
 
 namespace hakmem::internal {
 
-// Freed page runs kept for reuse: at most this many, and at most
-// HAKMEM_LARGE_CACHE_BYTES bytes together (a freed block larger than a
-// quarter of that goes straight back to the OS).
-inline constexpr unsigned kLargeCacheEntries = 8;
+// Freed page runs kept for reuse: at most HAKMEM_LARGE_CACHE_BYTES bytes
+// together (a freed block larger than a quarter of that goes straight back
+// to the OS), and at most this many runs. The count is a bound on the scans,
+// not a policy: at the default budget it is the bytes that bind first for
+// blocks of the large tier (64 MiB / (256 KiB + a page) = 252 runs), so
+// what a loop frees comes back whole, however the kernel placed its
+// mappings. (With 8 runs, blocks that did not happen to be neighbours
+// evicted each other, and a steady loop's footprint changed from round to
+// round with the placement.)
+inline constexpr unsigned kLargeCacheEntries = 256;
 
 // `size` bytes aligned to `alignment` (a power of two; at least a page is
 // always given). Zero-filled when `zeroed`. `owner` is the token of the

@@ -92,8 +92,7 @@ TEST(MemoryReturnTest, LargeCacheStaysWithinItsBudget) {
   for (void* p : burst) hak_free(p);
   hak_stats s = Stats();
   EXPECT_EQ(s.large_live, 0u);
-  // HAKMEM_LARGE_CACHE_BYTES defaults to 64 MiB; at most 8 regions.
-  EXPECT_LE(s.large_cached, 8u);
+  // HAKMEM_LARGE_CACHE_BYTES defaults to 64 MiB.
   EXPECT_LE(s.os_mapped_bytes, s.superslabs_live * 2 * kMiB +
                                    (s.superslabs_cached + 2) * 2 * kMiB +
                                    64 * kMiB + kMiB);
