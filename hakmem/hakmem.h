@@ -11,8 +11,8 @@
 //   hakmem/cxx/heap.h             hakmem::Heap (first-class arena), HeapBox<T>
 //   hakmem/cxx/memory_resource.h  GlobalResource(), HeapResource (std::pmr)
 //
-// Bazel: depend on //hakmem:hakmem (header-only; it links the runtime,
-// //capi:hakmem). The contract, thread-safety and stability rules are in
+// Bazel: depend on //:hakmem (this header and the C ABI; it links the
+// runtime). The contract, thread-safety and stability rules are in
 // docs/API.md; each header states the rules of its types.
 #ifndef HAKMEM_HAKMEM_H_
 #define HAKMEM_HAKMEM_H_

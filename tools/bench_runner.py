@@ -67,7 +67,7 @@ class Allocator:
         return self.bazel_flags is not None
 
 
-HAKMEM_LIBRARY = "capi/libhakmem.so"
+HAKMEM_LIBRARY = "libhakmem.so"
 OPT = ("-c", "opt")
 ALLOCATORS: Dict[str, Allocator] = {
     "glibc": Allocator(None),
@@ -275,7 +275,7 @@ def build(allocators: Sequence[str]) -> None:
     for allocator in allocators:
         flags = ALLOCATORS[allocator].bazel_flags
         if flags is not None:
-            builds.setdefault(flags, []).append("//capi:libhakmem.so")
+            builds.setdefault(flags, []).append("//:libhakmem.so")
     for flags, targets in builds.items():
         print(f"building {' '.join(targets)} ({' '.join(flags)})",
               file=sys.stderr)

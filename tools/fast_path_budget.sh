@@ -11,13 +11,13 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 
 bazel build -c opt //bench:hak_pair_loop //bench:malloc_pair_loop \
-  //capi:libhakmem.so
+  //:libhakmem.so
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 libs=/usr/lib/x86_64-linux-gnu
 
 echo "instructions per malloc(32)+free pair via malloc/free" \
   "(callgrind, -c opt):"
-for entry in "glibc:" "hakmem:$bin/capi/libhakmem.so" \
+for entry in "glibc:" "hakmem:$bin/libhakmem.so" \
   "mimalloc:$libs/libmimalloc.so.2" "jemalloc:$libs/libjemalloc.so.2" \
   "tcmalloc:$libs/libtcmalloc_minimal.so.4"; do
   name=${entry%%:*} library=${entry#*:}

@@ -7,6 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-bazel build -c opt --config=counters //capi:libhakmem.so //bench:larson
+bazel build -c opt --config=counters //:libhakmem.so //bench:larson
 out=$(bazel info -c opt --config=counters bazel-bin 2>/dev/null)
-HAKMEM_STATS=1 LD_PRELOAD="$out/capi/libhakmem.so" "$out/bench/larson" "$@"
+HAKMEM_STATS=1 LD_PRELOAD="$out/libhakmem.so" "$out/bench/larson" "$@"

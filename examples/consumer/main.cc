@@ -1,6 +1,6 @@
 // The service binary: reads requests from stdin (one per line), or makes
 // `--synthetic N` of them, answers them, and reports on stderr what hakmem
-// served. Linked with @hakmem//capi:hakmem_override, so hakmem is its
+// served. Linked with @hakmem//:hakmem_override, so hakmem is its
 // malloc and operator new.
 //
 //   bazel run //:kv_service -- --synthetic 100000

@@ -1,5 +1,5 @@
 // Proves that this workspace's programs are served by hakmem: with
-// @hakmem//capi:hakmem_override linked in, plain malloc and operator new
+// @hakmem//:hakmem_override linked in, plain malloc and operator new
 // return hakmem blocks, hakmem's counters grow with them, and the service
 // built on hakmem's C++ API works.
 #include <malloc.h>
