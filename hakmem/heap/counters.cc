@@ -13,13 +13,13 @@ namespace {
 constexpr int kCounters = static_cast<int>(Counter::kCount);
 
 const char* const kNames[kCounters] = {
-    "alloc_cache_hit",      "alloc_refill",        "refill_free_list",
-    "refill_remote_drain",  "refill_carve",        "refill_blocks",
-    "span_from_available",  "span_from_full",      "span_adopted",
-    "span_adopted_by_free", "span_new",            "span_new_superslab",
-    "free_tls_sll",         "free_ss_local",       "free_ss_remote",
-    "spill",                "span_released",       "refill_failed",
-    "free_rejected",        "cache_dropped",
+    "alloc_cache_hit",     "alloc_refill",        "refill_free_list",
+    "refill_remote_drain", "refill_carve",        "refill_blocks",
+    "span_from_available", "span_from_full",      "span_adopted",
+    "span_new",            "span_new_superslab",  "free_tls_sll",
+    "free_ss_local",       "free_ss_remote",      "free_into_abandoned",
+    "spill",               "span_released",       "refill_failed",
+    "free_rejected",       "cache_dropped",
 };
 
 #if HAKMEM_COUNTERS

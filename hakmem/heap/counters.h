@@ -28,13 +28,13 @@ enum class Counter : uint8_t {
   kSpanFromAvailable,  // next span: an owned span known to have blocks
   kSpanFromFull,       // next span: a full span that got remote frees
   kSpanAdopted,        // next span: abandoned by an exited thread
-  kSpanAdoptedByFree,  // abandoned span taken over by a free into it
   kSpanNew,            // next span: fresh from the span allocator
   kSpanNewSuperSlab,   // of those, carved from a SuperSlab mapped for it
   // Free pipeline.
   kFreeTlsSll,         // tls_sll: pushed onto the thread cache
   kFreeSsLocal,        // ss_local: returned to an owned span (spills, exit)
   kFreeSsRemote,       // ss_remote: pushed to another thread's span
+  kFreeIntoAbandoned,  // put back into a span whose thread exited
   kSpill,              // cache over capacity: half returned to spans
   kSpanReleased,       // an owned span emptied and was given back
   // Early returns and failures.

@@ -501,24 +501,16 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
-    // Nobody drains the remote frees of a span whose thread exited until
-    // a thread adopts it, so the first thread that frees into it takes it
-    // over: its blocks then come back through local frees, and the span is
-    // released once they are all back, even if nothing allocates again
-    // (a program freeing, at the end, what its exited threads made).
-    // Adopted before this block is pushed, which keeps the span in use.
-    // (Not by a thread past its last exit round: nothing would release
-    // what it owns.)
-    ThreadHeap& heap = tls_heap;
-    bool can_own = !PastLastExitRound(heap);
-    if (can_own && heap.token == 0) SetUpThreadHeap(heap);
-    if (can_own && AdoptAbandonedSpan(span, heap.token)) {
-      HAK_COUNT(Counter::kSpanAdoptedByFree);
-      DrainRemoteFrees(span);
-      PushAvailable(heap.spans[span->size_class], span);
-      ReturnToSpan(heap, block);
+    // The span's thread exited. The block goes straight back into the
+    // span, with whatever other threads freed into it meanwhile, and the
+    // span stays up for adoption (it is released once its last block is
+    // back, even if nothing allocates again): see AbandonSpan.
+    if (FreeIntoAbandonedSpan(span, block)) {
+      HAK_COUNT(Counter::kFreeIntoAbandoned);
       return;
     }
+    // Another thread works on the span this moment: leave the block for
+    // it, or for the next sweep.
     RemoteFreePush(span, block);
     HAK_COUNT(Counter::kFreeSsRemote);
     RequestAbandonedSweep();

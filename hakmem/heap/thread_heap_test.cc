@@ -156,7 +156,7 @@ TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
   EXPECT_EQ(CheckThreadHeap(), nullptr);
 }
 
-TEST(ThreadHeapTest, FreesIntoAbandonedSpansTakeThemOverAndReleaseThem) {
+TEST(ThreadHeapTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
   constexpr unsigned kClass = kNumTinyClasses + 4;  // 2560-byte blocks
   const uint64_t live_before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
@@ -164,14 +164,13 @@ TEST(ThreadHeapTest, FreesIntoAbandonedSpansTakeThemOverAndReleaseThem) {
     for (int i = 0; i < 2000; ++i) blocks.push_back(HeapAlloc(kClass));
   }).join();
   EXPECT_GE(GetSpanAllocatorStats().spans_abandoned, 1u);
-  // The first free into each abandoned span adopts it; the rest are local
-  // frees, and spans go back as they empty: nothing waits for a sweep.
+  // Each free goes back into its abandoned span (this thread owns none of
+  // them), and spans go back as they empty: nothing waits for a sweep.
   for (void* p : blocks) FreeBlock(p);
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   SpanAllocatorStats after = GetSpanAllocatorStats();
   EXPECT_EQ(after.spans_abandoned, 0u);
-  // Left: spans holding what this thread's cache keeps, and a spare.
-  EXPECT_LE(after.spans_live, live_before + 4);
+  EXPECT_EQ(after.spans_live, live_before);
 }
 
 TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {

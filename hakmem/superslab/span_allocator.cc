@@ -290,21 +290,48 @@ void ReleaseSpanLocked(SlabMeta* m) {
   }
 }
 
+// Claims abandoned span `m` for `token` (kClaimedOwner, or the adopting
+// heap's): its owner-only state is then the claimer's alone. False when
+// another thread holds it (a free working on it, FreeIntoAbandonedSpan).
+bool TryClaim(SlabMeta* m, uint64_t token) {
+  uint64_t expected = kNoOwner;
+  return m->owner.compare_exchange_strong(expected, token,
+                                          std::memory_order_acquire,
+                                          std::memory_order_relaxed);
+}
+
+// Gives up the claim on abandoned span `m`: it is nobody's again.
+void Unclaim(SlabMeta* m) {
+  m->owner.store(kNoOwner, std::memory_order_release);
+}
+
+// Takes claimed span `m` off the abandoned list of its class. Lock held.
+void UnlistAbandonedLocked(SlabMeta* m) {
+  HAK_DCHECK(m->list == SlabList::kAbandoned);
+  g_spans.abandoned[m->size_class].Remove(m);
+  m->list = SlabList::kNone;
+  --g_spans.spans_abandoned;
+}
+
 // Abandoned spans collect remote frees that nobody drains until a thread
-// adopts them. Before mapping more memory, drain them all and release the
-// ones that became empty, so exited threads' memory is reused first.
+// adopts them or frees into them. Before mapping more memory, drain them all
+// and release the ones that became empty, so exited threads' memory is
+// reused first. (A span a free is working on is skipped: that free takes
+// its remote frees in.)
 void SweepAbandonedLocked() {
   g_spans.sweep_requested.store(false, std::memory_order_relaxed);
   for (SpanList& list : g_spans.abandoned) {
     SlabMeta* m = list.head;
     while (m != nullptr) {
       SlabMeta* next = m->next;
-      DrainRemoteFrees(m);
-      if (m->used == 0) {
-        list.Remove(m);
-        m->list = SlabList::kNone;
-        --g_spans.spans_abandoned;
-        ReleaseSpanLocked(m);
+      if (TryClaim(m, kClaimedOwner)) {
+        DrainRemoteFrees(m);
+        if (m->used == 0) {
+          UnlistAbandonedLocked(m);
+          ReleaseSpanLocked(m);
+        } else {
+          Unclaim(m);
+        }
       }
       m = next;
     }
@@ -366,38 +393,49 @@ void ReleaseSpan(SlabMeta* span) {
 
 void AbandonSpan(SlabMeta* span) {
   HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
-  SetSpanOwner(span, kNoOwner, std::memory_order_release);
   SpinLockHolder hold(g_spans.lock);
   span->list = SlabList::kAbandoned;
   g_spans.abandoned[span->size_class].PushFront(span);
   ++g_spans.spans_abandoned;
+  // Last, with release: whoever claims the span (TryClaim) sees it listed,
+  // and an ownerless span that is carved is always on the abandoned list.
+  SetSpanOwner(span, kNoOwner, std::memory_order_release);
 }
 
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
-  SlabMeta* m = g_spans.abandoned[cls].PopFront();
-  if (m == nullptr) return nullptr;
-  m->list = SlabList::kNone;
-  --g_spans.spans_abandoned;
-  SetSpanOwner(m, owner, std::memory_order_release);
-  return m;
+  for (SlabMeta* m = g_spans.abandoned[cls].head; m != nullptr; m = m->next) {
+    if (TryClaim(m, owner)) {
+      UnlistAbandonedLocked(m);
+      SetSpanOwner(m, owner, std::memory_order_relaxed);  // the tails
+      return m;
+    }
+  }
+  return nullptr;
 }
 
-bool AdoptAbandonedSpan(SlabMeta* span, uint64_t owner) {
-  SpinLockHolder hold(g_spans.lock);
-  // The owner field first: an owned span's `list` is its owner's to write
-  // without this lock. Only this lock's holders change an ownerless span's
-  // owner, and its last owner gave it up with a release store after its
-  // last write to `list`.
-  if (span->owner.load(std::memory_order_acquire) != kNoOwner ||
-      span->list != SlabList::kAbandoned) {
+bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block) {
+  if (!TryClaim(span, kClaimedOwner)) return false;
+  if (span->list != SlabList::kAbandoned) {
+    // Carved and ownerless but not abandoned: a free span being carved or
+    // released, which only a double or invalid free can meet.
+    Unclaim(span);
     return false;
   }
-  g_spans.abandoned[span->size_class].Remove(span);
-  span->list = SlabList::kNone;
-  --g_spans.spans_abandoned;
-  SetSpanOwner(span, owner, std::memory_order_release);
+  SetEncodedLink(block, span->free_list, FreeKey(block));
+  span->free_list = block;
+  ++span->free_count;
+  --span->used;
+  DrainRemoteFrees(span);
+  if (span->used != 0) {
+    Unclaim(span);
+    return true;
+  }
+  // Its last block is back; nobody else can reach it.
+  SpinLockHolder hold(g_spans.lock);
+  UnlistAbandonedLocked(span);
+  ReleaseSpanLocked(span);
   return true;
 }
 

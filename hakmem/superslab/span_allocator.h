@@ -28,6 +28,17 @@ void ReleaseSpan(SlabMeta* span);
 
 // Hands a span whose owner is exiting (used > 0, on no list) to whoever
 // adopts it; remote frees keep arriving on its remote-free stack meanwhile.
+//
+// An abandoned span is owned by nobody (kNoOwner) and waits on the
+// abandoned list of its class. Frees into it do not make the freeing thread
+// its owner: a thread that only frees (a main thread taking back what
+// exited workers left) would keep it, with every block it has left, out of
+// reach of the threads that allocate, and would never take in the remote
+// frees that others make into it. That was the leak of programs whose
+// threads come and go: 0.5 MB more per generation of threads. Instead the
+// free puts the block back into the span itself (FreeIntoAbandonedSpan),
+// which stays up for adoption by the next thread that needs a span of its
+// class, and is released once its last block is back.
 void AbandonSpan(SlabMeta* span);
 
 // Takes ownership of an abandoned span of class `cls` for `owner`, or
@@ -35,15 +46,17 @@ void AbandonSpan(SlabMeta* span);
 // blocks.
 SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
 
-// Takes ownership of `span` for `owner` if it is abandoned; false if not
-// (any more). The caller must hold a block of it (so that it cannot be
-// released meanwhile). The span is on no list; its remote-free stack may
-// hold blocks.
-bool AdoptAbandonedSpan(SlabMeta* span, uint64_t owner);
+// Frees `block` (a block of abandoned `span`, its free key set) into the
+// span, takes in the span's remote frees and releases the span if that
+// emptied it; returns true. Returns false, changing nothing, when the span
+// is not abandoned (any more) or another thread works on it at this moment:
+// then the caller pushes the block onto the remote-free stack and calls
+// RequestAbandonedSweep. Lock-free but for the release.
+bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block);
 
-// Called by a free into an abandoned span that its thread cannot adopt:
-// asks the next span acquisition to drain abandoned spans and release the
-// empty ones.
+// Called by a free into an abandoned span that went to its remote-free
+// stack: asks the next span acquisition to drain abandoned spans and
+// release the empty ones.
 void RequestAbandonedSweep();
 
 // Gives back what it can now: drains abandoned spans and releases the

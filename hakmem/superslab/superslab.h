@@ -33,8 +33,13 @@ inline constexpr size_t kSuperSlabHeaderSize = 8192;
 
 // Owner token of a slab nobody owns: free, or abandoned by an exited thread.
 // Thread heaps get tokens 1, 2, 3, ...; a thread whose heap is not set up
-// has token 0. Neither ever equals kNoOwner.
+// has token 0. Neither ever equals kNoOwner or kClaimedOwner.
 inline constexpr uint64_t kNoOwner = ~uint64_t{0};
+// Owner token (in the head only) of an abandoned span that one thread works
+// on for a moment: whoever moves the head's owner from kNoOwner to another
+// token with a compare-and-swap has the span's owner-only state to itself
+// (see ClaimAbandonedLocked and FreeIntoAbandonedSpan in span_allocator).
+inline constexpr uint64_t kClaimedOwner = kNoOwner - 1;
 
 enum class SlabList : uint8_t {
   kNone,       // free slab, a span tail, or the owner's current slab

@@ -2,7 +2,9 @@
 // budget, many exiting threads, fragmentation. Bounds, not timings. (No
 // syscalls in a steady state: steady_state_syscalls_test.cc.)
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -98,29 +100,64 @@ TEST(MemoryReturnTest, LargeCacheStaysWithinItsBudget) {
                                    64 * kMiB + kMiB);
 }
 
+// Bytes of the 64 KiB slabs that hold at least one of `blocks`: what live
+// blocks keep resident at the least, wherever they happen to lie.
+size_t PinnedSlabBytes(const std::vector<void*>& blocks) {
+  std::vector<uintptr_t> slabs;
+  for (void* p : blocks) slabs.push_back(reinterpret_cast<uintptr_t>(p) >> 16);
+  std::sort(slabs.begin(), slabs.end());
+  return (std::unique(slabs.begin(), slabs.end()) - slabs.begin()) *
+         (size_t{1} << 16);
+}
+
 TEST(MemoryReturnTest, ManyExitingThreadsLeaveBoundedRss) {
   hak_collect(1);
   size_t start = RssBytes();
+  std::mutex mu;
+  std::vector<void*> kept;
   for (int round = 0; round < 4; ++round) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 16; ++t) {
-      threads.emplace_back([t] {
+      threads.emplace_back([t, &mu, &kept] {
         std::vector<void*> blocks = AllocateSmall(4 * kMiB, 100 + t);
         // Keep a few alive past the thread's exit; free the rest.
         for (size_t i = 0; i < blocks.size(); ++i) {
-          if (i % 1000 != 0) hak_free(blocks[i]);
+          if (i % 1000 != 0) {
+            hak_free(blocks[i]);
+          } else {
+            std::lock_guard<std::mutex> hold(mu);
+            kept.push_back(blocks[i]);
+          }
         }
       });
     }
     for (std::thread& t : threads) t.join();
   }
-  // 64 threads came and went; what they cached and owned must not stay
-  // behind in proportion: each touched 4 MiB (256 MiB in all).
-  size_t after = RssBytes();
-  EXPECT_LE(after, start + 48 * kMiB)
-      << "start " << start / kMiB << " MiB, after " << after / kMiB
-      << " MiB";
   EXPECT_EQ(Stats().threads_live, 1u);
+  // 64 threads came and went; what they cached and owned must not stay
+  // behind in proportion: each touched 4 MiB (256 MiB in all). What may
+  // stay: the slabs that the 1 in 1000 blocks still live pin (about 1000
+  // blocks, so up to 64 MiB: where they land depends on scheduling, which
+  // is why a fixed bound of 48 MiB failed one run in six), the free slabs
+  // hakmem keeps committed by policy (the decommit budget, reported), and
+  // a little for this thread's caches and headers.
+  const size_t slack = 8 * kMiB;
+  size_t after = RssBytes();
+  size_t pinned = PinnedSlabBytes(kept);
+  size_t dirty = Stats().free_slab_dirty_bytes;
+  EXPECT_LE(after, start + pinned + dirty + slack)
+      << "start " << start / kMiB << " MiB, after " << after / kMiB
+      << " MiB, pinned by live blocks " << pinned / kMiB
+      << " MiB, free slabs kept committed " << dirty / kMiB << " MiB";
+  // Freed by this thread, into the spans of the threads that made them:
+  // the spans empty and go back, with nothing allocated meanwhile.
+  for (void* p : kept) hak_free(p);
+  size_t freed = RssBytes();
+  dirty = Stats().free_slab_dirty_bytes;
+  EXPECT_LE(freed, start + dirty + slack)
+      << "start " << start / kMiB << " MiB, after freeing the rest "
+      << freed / kMiB << " MiB, free slabs kept committed " << dirty / kMiB
+      << " MiB";
 }
 
 TEST(MemoryReturnTest, FragmentationStaysWithinOneAndAHalfTimesLive) {
