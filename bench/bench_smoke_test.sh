@@ -5,13 +5,14 @@
 # one (loaded with LD_PRELOAD), malloc must come from it, and if it is
 # hakmem, hakmem must have served blocks.
 # Usage: bench_smoke_test.sh [--preload=LIBRARY] LARSON BENCH_TINY RANDOM_MIXED
+#          THREAD_GENERATIONS
 set -euo pipefail
 preload=
 if [[ $1 == --preload=* ]]; then
   preload=$(realpath "${1#--preload=}")
   shift
 fi
-larson=$1 bench_tiny=$2 random_mixed=$3
+larson=$1 bench_tiny=$2 random_mixed=$3 thread_generations=$4
 
 failures=0
 check() {
@@ -46,4 +47,6 @@ run() {
 run larson "$larson" --threads=3 --chunks=200 --rounds=3 --replacements=2000
 run bench_tiny "$bench_tiny" --sizes=8,64 --pairs=2000
 run random_mixed "$random_mixed" --slots=64 --ops=4000 --max=300000 --fill=1
+run thread_generations "$thread_generations" --generations=5 --allocs=300 \
+  --checkpoints=5
 ((failures == 0))

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs hakmem's benchmarks side by side with other allocators.
 
-The benchmarks (bench/larson, bench/bench_tiny, bench/random_mixed) call
-plain malloc/free, so one binary measures every allocator: glibc as is, the
+The benchmarks (bench/larson, bench/bench_tiny, bench/random_mixed,
+bench/thread_generations) call plain malloc/free, so one binary measures every allocator: glibc as is, the
 others loaded with LD_PRELOAD. For each case of a profile the allocators
 take turns, A B C A B C ..., for --repeats rounds; the table shows each
 median (with the spread of the repeats) and the ratios to mimalloc and
@@ -81,7 +81,7 @@ ALLOCATORS: Dict[str, Allocator] = {
                                  OPT + ("--config=nodetect",)),
 }
 DEFAULT_ALLOCATORS = ("glibc", "hakmem", "mimalloc", "jemalloc", "tcmalloc")
-BENCH_BINARIES = ("larson", "bench_tiny", "random_mixed")
+BENCH_BINARIES = ("larson", "bench_tiny", "random_mixed", "thread_generations")
 HAKMEM = "hakmem"
 
 
@@ -171,6 +171,17 @@ def profiles(max_threads: int) -> Dict[str, Profile]:
                 Case("random_mixed 1-64KiB filled", "random_mixed",
                      ("--slots=4096", "--ops=1000000", "--min=1024",
                       "--max=65536", "--fill=1")),
+            )),
+        "peer": Profile(
+            "the shapes of the standard allocator benchmarks that ours "
+            "missed: generations of threads that come and go, handing "
+            "blocks to their successors (mstress's shape; peak RSS over "
+            "400 generations)",
+            repeats=3,
+            cases=(
+                Case("thread_generations 2T", "thread_generations",
+                     ("--threads=2", "--generations=400",
+                      "--checkpoints=100,400"), target="throughput"),
             )),
         "threads": Profile(
             f"larson 8-1000 B over 1..{max_threads} threads",
