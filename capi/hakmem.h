@@ -11,6 +11,21 @@
  *   EINVAL  hak_aligned_alloc() was given an alignment that is not a power
  *           of two.
  *
+ * Which requests are too large: above PTRDIFF_MAX always; beyond that, what
+ * the kernel refuses to commit. hakmem maps memory with the kernel's
+ * overcommit accounting (never MAP_NORESERVE), so a request fails with
+ * ENOMEM, instead of returning memory that faults when it is touched, when
+ * it would take the address space past RLIMIT_AS, or when the overcommit
+ * policy (/proc/sys/vm/overcommit_memory) refuses it: in the default
+ * heuristic mode (0), any single request larger than the machine's RAM
+ * plus swap (malloc(1 << 45), 32 TiB, on any ordinary machine); in strict
+ * mode (2), anything past the commit limit. Only in mode 1, where the
+ * administrator asked the kernel to grant every mapping, does a request
+ * that cannot be backed succeed. The same holds for hak_calloc,
+ * hak_realloc and hak_aligned_alloc, and for malloc, calloc, realloc,
+ * aligned_alloc, posix_memalign, memalign, valloc and pvalloc when hakmem
+ * replaces them.
+ *
  * Memory errors (double free, a pointer hakmem never returned, a pointer into
  * the middle of a block, a sized free with the wrong size, a freed block
  * written to) are detected deterministically, in every build, and reported

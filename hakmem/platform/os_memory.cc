@@ -30,10 +30,15 @@ void SubMapped(size_t bytes) {
   g_mapped_bytes.fetch_sub(bytes, std::memory_order_relaxed);
 }
 
+// Without MAP_NORESERVE: the kernel's overcommit accounting applies, so a
+// request it could never back (malloc of 32 TiB) fails here with ENOMEM
+// instead of succeeding and faulting later (capi/hakmem.h says which
+// requests fail). The commit charge of memory a program asked for is what
+// glibc's malloc incurs too; nothing hakmem maps for itself is large.
 void* RawMap(size_t size) {
   g_map_calls.fetch_add(1, std::memory_order_relaxed);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 

@@ -42,6 +42,20 @@ constexpr size_t kImpossible = SIZE_MAX - 4096;
 // A valid request that no mmap can satisfy (128 TiB, the whole user
 // address space without 5-level paging hints): the OS refuses it.
 constexpr size_t kUnmappable = size_t{1} << 47;
+// Mappable, but more than any test machine's RAM plus swap (32 TiB): the
+// kernel's overcommit accounting refuses it, except in mode 1
+// (capi/hakmem.h).
+constexpr size_t kUncommittable = size_t{1} << 45;
+
+bool KernelGrantsEveryMapping() {
+  FILE* f = fopen("/proc/sys/vm/overcommit_memory", "r");
+  int mode = -1;
+  if (f != nullptr) {
+    if (fscanf(f, "%d", &mode) != 1) mode = -1;
+    fclose(f);
+  }
+  return mode == 1;
+}
 
 // Keeps the optimiser from removing an allocation or reasoning about it.
 void Escape(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
@@ -113,6 +127,51 @@ TEST(MallocTest, ImpossibleSizeFailsWithEnomem) {
     Escape(p);
     EXPECT_EQ(p, nullptr) << size;
     EXPECT_EQ(errno, ENOMEM) << size;
+  }
+}
+
+// Every allocation function, for a request the machine cannot back.
+TEST(UncommittableTest, EveryFunctionFailsWithEnomem) {
+  if (KernelGrantsEveryMapping()) {
+    GTEST_SKIP() << "vm.overcommit_memory is 1: 32 TiB is granted";
+  }
+  auto expect_enomem = [](void* p, const char* what) {
+    int e = errno;
+    Escape(p);
+    EXPECT_EQ(p, nullptr) << what;
+    EXPECT_EQ(e, ENOMEM) << what;
+    free(p);
+  };
+  errno = 0;
+  expect_enomem(malloc(kUncommittable), "malloc");
+  errno = 0;
+  expect_enomem(calloc(kUncommittable / 16, 16), "calloc");
+  errno = 0;
+  expect_enomem(aligned_alloc(4096, kUncommittable), "aligned_alloc");
+  errno = 0;
+  expect_enomem(memalign(1 << 21, kUncommittable), "memalign");
+  errno = 0;
+  expect_enomem(valloc(kUncommittable), "valloc");
+  errno = 0;
+  expect_enomem(pvalloc(kUncommittable), "pvalloc");
+  void* sentinel = reinterpret_cast<void*>(uintptr_t{0xdeadbeef});
+  void* out = sentinel;
+  EXPECT_EQ(posix_memalign(&out, 64, kUncommittable), ENOMEM);
+  EXPECT_EQ(out, sentinel);
+  // realloc: the block stays, with its contents, in every tier.
+  for (size_t size : {size_t{48}, size_t{20000}, size_t{2} << 20}) {
+    char* p = static_cast<char*>(malloc(size));
+    ASSERT_NE(p, nullptr);
+    memset(p, 0x5C, size);
+    errno = 0;
+    void* q = realloc(p, kUncommittable);
+    int e = errno;
+    Escape(q);
+    EXPECT_EQ(q, nullptr) << size;
+    EXPECT_EQ(e, ENOMEM) << size;
+    EXPECT_EQ(p[0], 0x5C);
+    EXPECT_EQ(p[size - 1], 0x5C);
+    free(p);
   }
 }
 
