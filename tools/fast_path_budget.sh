@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 tools/setup.sh
 
 bazel build -c opt //bench:hak_pair_loop //bench:malloc_pair_loop \
-  //:libhakmem.so
+  //bench:dlopen_pair_loop //:libhakmem.so //:libhakmem_capi.so
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 libs=/usr/lib/x86_64-linux-gnu
 
@@ -24,5 +24,8 @@ for entry in "glibc:" "hakmem:$bin/libhakmem.so" \
   printf '  %-9s %s\n' "$name" \
     "$(bench/instructions_per_pair.sh "$bin/bench/malloc_pair_loop" "$library")"
 done
+echo "hak_malloc(32)+hak_free of libhakmem_capi.so loaded with dlopen" \
+  "(dynamic TLS): $(PAIR_LOOP_LIBRARY=$bin/libhakmem_capi.so \
+  bench/instructions_per_pair.sh "$bin/bench/dlopen_pair_loop")"
 bench/fast_path_budget_test.sh "$bin/bench/hak_pair_loop" \
   bench/instructions_per_pair.sh

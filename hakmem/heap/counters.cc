@@ -6,6 +6,7 @@
 
 #include "absl/base/attributes.h"
 #include "hakmem/platform/spin_lock.h"
+#include "hakmem/platform/tls.h"
 
 namespace hakmem::internal {
 namespace {
@@ -49,8 +50,9 @@ struct Registry {
 };
 ABSL_CONST_INIT Registry g_registry;
 // Initial-exec like the thread heap: the default model in a shared library
-// calls __tls_get_addr, which may allocate (dlopen, dlsym) and recurse.
-__thread ThreadCounters tls_counters ABSL_ATTRIBUTE_INITIAL_EXEC;
+// calls __tls_get_addr, which may allocate (dlopen, dlsym) and recurse
+// (platform/tls.h).
+__thread ThreadCounters tls_counters HAKMEM_TLS_MODEL;
 #endif
 
 }  // namespace

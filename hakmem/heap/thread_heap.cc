@@ -16,7 +16,7 @@
 
 namespace hakmem::internal {
 
-__thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
+__thread ThreadHeap tls_heap HAKMEM_TLS_MODEL;
 
 namespace {
 

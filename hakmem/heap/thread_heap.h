@@ -27,6 +27,7 @@
 #include "hakmem/error/memory_error.h"
 #include "hakmem/heap/counters.h"
 #include "hakmem/platform/asan.h"
+#include "hakmem/platform/tls.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/span_list.h"
@@ -52,8 +53,9 @@ struct OwnedSpans {
 };
 
 // Plain data in static TLS (initial-exec: one %fs-relative access, no
-// wrapper call, nothing to construct). All zero until the thread's first
-// refill sets it up.
+// wrapper call, nothing to construct; dynamic TLS only in the build for
+// dlopen, platform/tls.h). All zero until the thread's first refill sets it
+// up.
 //
 // The thread caches: per class a LIFO of free blocks. Instead of its
 // length each keeps `room`, the pushes left before it overflows
@@ -92,7 +94,17 @@ struct CacheBin {
   void set_count(uint32_t n) { room = capacity + 1 - n; }
 };
 
-extern __thread ThreadHeap tls_heap ABSL_ATTRIBUTE_INITIAL_EXEC;
+extern __thread ThreadHeap tls_heap HAKMEM_TLS_MODEL;
+
+// The calling thread's heap, for the fast paths. With dynamic TLS
+// (platform/tls.h) its address is a call to __tls_get_addr, which clang
+// repeats at every access (three calls per malloc): the empty asm makes the
+// address a value computed once. Initial-exec accesses stay %fs-relative.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline ThreadHeap& CurrentHeap() {
+  ThreadHeap* heap = &tls_heap;
+  if (HAKMEM_DYNAMIC_TLS) asm("" : "+r"(heap));
+  return *heap;
+}
 
 // Slow paths (thread_heap.cc).
 ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls) noexcept;
@@ -109,11 +121,12 @@ ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
 
 // A block of class `cls`, or nullptr with errno = ENOMEM.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
-  FreeBlock* block = tls_heap.cache_head[cls];
+  ThreadHeap& heap = CurrentHeap();
+  FreeBlock* block = heap.cache_head[cls];
   if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(cls);
   // DecodeIntactLink's checks as two branches: clang turns its single
   // (key difference | low bits) test into five instructions, these four.
-  uint64_t key = FreeKey(tls_heap.free_key_secret, block);
+  uint64_t key = FreeKey(heap.free_key_secret, block);
   if (kDetection && ABSL_PREDICT_FALSE(block->key != key)) {
     return AllocAfterCorruptedCache(cls, block);
   }
@@ -122,8 +135,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
       ABSL_PREDICT_FALSE(reinterpret_cast<uintptr_t>(next) & 15)) {
     return AllocAfterCorruptedCache(cls, block);
   }
-  tls_heap.cache_head[cls] = next;
-  ++tls_heap.cache_room[cls];
+  heap.cache_head[cls] = next;
+  ++heap.cache_room[cls];
   if (kDetection) block->key = 0;  // live blocks never hold their free key
   AsanUnpoison(block, ClassBlockSize(cls));
   HAK_COUNT(Counter::kAllocCacheHit);
@@ -133,6 +146,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
 // Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
 // reported and, if the program goes on, the block is left alone.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
+  ThreadHeap& heap = CurrentHeap();
   // The metadata of p's own slab, found by arithmetic alone: the span
   // head's would cost a dependent load (SlabMeta::head) on the free path's
   // critical chain, and every slab of a span mirrors what a free reads.
@@ -143,24 +157,24 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
     return;
   }
   if (ABSL_PREDICT_FALSE(slab->owner.load(std::memory_order_relaxed) !=
-                         tls_heap.token)) {
+                         heap.token)) {
     RemoteFree(slab, p);
     return;
   }
   // The owner check passed, so the heap is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
-  uint64_t key = FreeKey(tls_heap.free_key_secret, block);
+  uint64_t key = FreeKey(heap.free_key_secret, block);
   if (kDetection && ABSL_PREDICT_FALSE(block->key == key)) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return;
   }
   unsigned cls = slab->size_class;
-  SetEncodedLink(block, tls_heap.cache_head[cls], key);
+  SetEncodedLink(block, heap.cache_head[cls], key);
   if (kDetection) block->key = key;
   AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
-  tls_heap.cache_head[cls] = block;
+  heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
-  if (ABSL_PREDICT_FALSE(--tls_heap.cache_room[cls] == 0)) SpillCache(cls);
+  if (ABSL_PREDICT_FALSE(--heap.cache_room[cls] == 0)) SpillCache(cls);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
