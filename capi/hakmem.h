@@ -33,6 +33,24 @@
  * class, and the thread; the process then aborts. HAKMEM_ON_ERROR=report
  * keeps it running instead (the offending block is leaked, which is safe),
  * and hak_set_error_handler() lets a program observe errors itself.
+ *
+ * Double frees, exactly: the second free is reported at once whenever the
+ * two frees are ordered (one returns before the other starts), and
+ * whenever both come from threads other than the block's owner (the thread,
+ * or heap, whose span holds it), however they race. Two frees that race
+ * each other, one on the owner's thread and one on another thread, can
+ * both pass: the owner checks and sets the block's free key with plain
+ * loads and stores, because an atomic read-modify-write on every free
+ * would cost the fast path about 20 cycles. The block then sits on the
+ * owner's list and on the span's remote-free stack at once. It is not
+ * handed out twice: it is reported as a double free, with its pointer,
+ * when hakmem next meets it (the owner's next allocation from that cache,
+ * the next drain of the span's remote frees by the owner or an adopter, or
+ * hak_collect). One narrower case: if the owner allocates the block again
+ * in the instant between the two frees' writes, the other thread's free
+ * writes one word into the new allocation, and the late report names the
+ * block as a corrupted free list. tests/double_free_race_test.cc races
+ * such frees and counts reports.
  */
 #ifndef HAKMEM_CAPI_HAKMEM_H_
 #define HAKMEM_CAPI_HAKMEM_H_

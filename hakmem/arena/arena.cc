@@ -28,8 +28,8 @@ FreeBlock* TakeOne(SlabMeta* m) {
   if (b != nullptr) {
     FreeBlock* next;
     if (!DecodeIntactLink(b, &next)) {
-      ReportMemoryError(MemoryError::kCorruptedFreeList, b, "arena",
-                        m->size_class);
+      ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/false), b,
+                        "arena", m->size_class);
       m->free_list = nullptr;  // leak the rest of the list
       m->free_count = 0;
       return nullptr;

@@ -144,10 +144,12 @@ const char* TierOf(unsigned cls) {
   return cls < kNumTinyClasses ? "tiny" : "pool";
 }
 
-// Reports a corrupted block met while walking an owner list.
+// Reports a block whose link or key failed its check on an owner list: a
+// write into it after it was freed, or a free that raced another thread's
+// free of it (BrokenLinkError).
 void ReportCorrupted(const FreeBlock* b, unsigned cls) {
-  ReportMemoryError(MemoryError::kCorruptedFreeList, b, TierOf(cls),
-                    static_cast<int>(cls));
+  ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/false), b,
+                    TierOf(cls), static_cast<int>(cls));
 }
 
 // Moves up to `want` blocks of the span's free list into the (empty) cache

@@ -11,7 +11,8 @@
 // The owner thread reads and writes the key with plain loads and stores; a
 // remote free sets it with an atomic exchange, so that of two racing remote
 // frees of one block exactly one sees the key and is reported before either
-// can push the block twice.
+// can push the block twice. (A remote free racing the owner's can pass with
+// it: remote_free_stack.h says how that block is recognised later.)
 //
 // In the owner's lists (thread caches, slab free lists) the link is stored
 // xor-ed with the key. Popping a block checks that its key is intact and
@@ -20,8 +21,8 @@
 // touches the key; when it replaces only the link, always for zeroes or a
 // pointer (the key's low bit is set, so they decode misaligned) and for 15
 // in 16 other values (the low four bits of the secret decide).
-// Remote-free stacks hold plain links (the producers only know the block);
-// the owner validates each one as it drains them.
+// Remote-free stacks encode their links with the key xor 2
+// (remote_free_stack.h); the owner validates each one as it drains them.
 #ifndef HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 #define HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 
