@@ -397,6 +397,14 @@ void Scavenge(ThreadHeap& heap) {
   }
 }
 
+// Counts one slow path of a set-up heap (refill, spill, remote free), and
+// scavenges every kScavengePeriod of them. Remote frees count: a thread
+// that only frees (a main thread freeing what exited workers left) still
+// takes in the remote frees of its own spans and gives the empty ones back.
+void CountSlowPath(ThreadHeap& heap) {
+  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
+}
+
 // pthread key destructor: runs at thread exit, after the thread's own code.
 // Other destructors may still allocate after it; that sets the heap up
 // again with a new token, and pthread calls this again (up to
@@ -422,7 +430,7 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
-  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
+  CountSlowPath(heap);
   if (heap.recent_refills[cls] != UINT16_MAX &&
       ++heap.recent_refills[cls] % kRefillsToGrow == 0) {
     GrowCache(heap, cls);
@@ -487,7 +495,7 @@ void SpillCache(unsigned cls) noexcept {
     if (b == nullptr) break;
     ReturnToSpan(heap, b);
   }
-  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
+  CountSlowPath(heap);
 }
 
 void RemoteFree(SlabMeta* slab, void* p) noexcept {
@@ -502,6 +510,8 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
     return;
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
+  ThreadHeap& heap = tls_heap;
+  if (heap.token != 0) CountSlowPath(heap);
   if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
     // The span's thread exited. The block goes straight back into the
     // span, with whatever other threads freed into it meanwhile, and the

@@ -198,5 +198,25 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
   EXPECT_LE(GetSpanAllocatorStats().spans_live + 20, live);
 }
 
+// The same for a thread whose only slow paths are remote frees (a main
+// thread freeing what other threads made): larson's final RSS kept every
+// span of the main thread's first allocations (their blocks were all freed
+// by workers) until remote frees counted for scavenging.
+TEST(ThreadHeapTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
+  constexpr unsigned kIdle = kNumTinyClasses + 8;  // 4 KiB blocks
+  std::vector<void*> mine;
+  for (int i = 0; i < 400; ++i) mine.push_back(HeapAlloc(kIdle));
+  const uint64_t live = GetSpanAllocatorStats().spans_live;
+  std::vector<void*> theirs;
+  std::thread([&] {
+    for (void* p : mine) FreeBlock(p);
+    for (int i = 0; i < 5000; ++i) theirs.push_back(HeapAlloc(2));
+  }).join();
+  // Thousands of frees into the exited thread's spans, nothing else.
+  for (void* p : theirs) FreeBlock(p);
+  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_LE(GetSpanAllocatorStats().spans_live + 20, live);
+}
+
 }  // namespace
 }  // namespace hakmem::internal
