@@ -40,14 +40,22 @@ void Record(const hak_error* e, void* context) {
   }
 }
 
+// Spins, yielding once it has spun a while: with more runnable threads
+// than CPUs (parallel test runs), the thread it waits for may be off-CPU.
+template <typename Done>
+void SpinUntil(Done done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins > 1000) std::this_thread::yield();
+  }
+}
+
 // Lets two threads start their frees at the same instant, round after
 // round.
 class Barrier {
  public:
   void Wait(int round) {
     arrived_.fetch_add(1);
-    while (arrived_.load() < 2 * round) {
-    }
+    SpinUntil([&] { return arrived_.load() >= 2 * round; });
   }
 
  private:
@@ -74,10 +82,9 @@ Outcome Race(int rounds, Alloc alloc, OwnerFree owner_free, Meet meet) {
   std::atomic<bool> stop{false};
   std::thread other([&] {
     for (int round = 1;; ++round) {
-      void* p;
-      while ((p = shared.load()) == nullptr) {
-        if (stop.load()) return;
-      }
+      void* p = nullptr;
+      SpinUntil([&] { return (p = shared.load()) != nullptr || stop.load(); });
+      if (p == nullptr) return;
       barrier.Wait(round);
       hak_free(p);
       shared.store(nullptr);
@@ -94,8 +101,7 @@ Outcome Race(int rounds, Alloc alloc, OwnerFree owner_free, Meet meet) {
     shared.store(p);
     barrier.Wait(round);
     owner_free(p);
-    while (shared.load() != nullptr) {
-    }
+    SpinUntil([&] { return shared.load() == nullptr; });
     int before_meet = log.count.load();
     meet();
     if (before_meet == 0) ++out.late;
