@@ -38,9 +38,10 @@ void PrintMallocProvider() {
   std::printf("malloc_from %s\n", found ? info.dli_fname : "unknown");
 }
 
-// A field of /proc/self/status in KiB ("VmHWM:", "VmRSS:"), or -1 when it
-// cannot be read. Read with read(2) into the stack, not stdio: fopen would
-// allocate through the allocator measured.
+}  // namespace
+
+// Read with read(2) into the stack, not stdio: fopen would allocate through
+// the allocator measured.
 long StatusKib(const char* field) {
   int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -53,8 +54,6 @@ long StatusKib(const char* field) {
   if (line == nullptr) return -1;
   return std::strtol(line + std::strlen(field), nullptr, 10);
 }
-
-}  // namespace
 
 void PrintResult(const std::string& name, double value, const char* unit) {
   std::printf("result %s %.6g %s\n", name.c_str(), value, unit);

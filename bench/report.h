@@ -30,6 +30,10 @@ namespace bench {
 
 void PrintResult(const std::string& name, double value, const char* unit);
 
+// A field of /proc/self/status in KiB ("VmHWM:", "VmRSS:"), or -1 when it
+// cannot be read. Allocates nothing.
+long StatusKib(const char* field);
+
 // The process lines (all but `result`); call once, after the measurements,
 // with every block freed and every thread joined (final_rss_kib).
 void PrintProcessReport();

@@ -119,16 +119,6 @@ void RunThread(const Params& p, uint64_t seed, int index) {
   for (uint64_t* b : data) FreeBlock(b);
 }
 
-long RssKib() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  long pages = 0, resident = 0;
-  if (f != nullptr) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return resident * 4;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,7 +157,8 @@ int main(int argc, char** argv) {
     }
     for (int64_t c : checkpoints) {
       if (c == g) std::printf("rss_kib_after_generation %lld %ld\n",
-                              static_cast<long long>(g), RssKib());
+                              static_cast<long long>(g),
+                              bench::StatusKib("VmRSS:"));
     }
   }
   double seconds =

@@ -5,7 +5,8 @@ runtime is compiled (hakmem/platform/tls.h), so a library that can be
 loaded with dlopen needs the whole runtime compiled again with the macro.
 This rule builds `library` (a cc_binary with linkshared) in a configuration
 that adds -DHAKMEM_DYNAMIC_TLS=1 to every C and C++ compile, and gives the
-result its own name in this package.
+result its own name in this package (as bench/opt_binary.bzl does for
+-c opt).
 """
 
 def _dynamic_tls_transition_impl(settings, attr):
@@ -26,16 +27,10 @@ def _dynamic_tls_library_impl(ctx):
     if len(libs) != 1:
         fail("expected one .so from %s, got %s" % (ctx.attr.library, built))
     out = ctx.actions.declare_file(ctx.label.name)
-    ctx.actions.run_shell(
-        inputs = libs,
-        outputs = [out],
-        command = "cp \"$1\" \"$2\"",
-        arguments = [libs[0].path, out.path],
-        mnemonic = "CopyDynamicTlsLibrary",
-    )
+    ctx.actions.symlink(output = out, target_file = libs[0])
     return [DefaultInfo(
         files = depset([out]),
-        runfiles = ctx.runfiles(files = [out]),
+        runfiles = ctx.runfiles(files = [out, libs[0]]),
     )]
 
 dynamic_tls_library = rule(
