@@ -510,26 +510,23 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
     return;
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
-  ThreadHeap& heap = tls_heap;
-  if (heap.token != 0) CountSlowPath(heap);
-  if (span->owner.load(std::memory_order_relaxed) == kNoOwner) {
-    // The span's thread exited. The block goes straight back into the
+  uint64_t owner = span->owner.load(std::memory_order_relaxed);
+  if (owner == kNoOwner && FreeIntoAbandonedSpan(span, block)) {
+    // The span's thread exited. The block went straight back into the
     // span, with whatever other threads freed into it meanwhile, and the
     // span stays up for adoption (it is released once its last block is
     // back, even if nothing allocates again): see AbandonSpan.
-    if (FreeIntoAbandonedSpan(span, block)) {
-      HAK_COUNT(Counter::kFreeIntoAbandoned);
-      return;
-    }
-    // Another thread works on the span this moment: leave the block for
-    // it, or for the next sweep.
+    HAK_COUNT(Counter::kFreeIntoAbandoned);
+  } else {
     RemoteFreePush(span, block);
     HAK_COUNT(Counter::kFreeSsRemote);
-    RequestAbandonedSweep();
-    return;
+    // An abandoned span that another thread works on this moment: the
+    // block waits for the next free into it, an adopter, or the sweep.
+    if (owner == kNoOwner || owner == kClaimedOwner) RequestAbandonedSweep();
   }
-  RemoteFreePush(span, block);
-  HAK_COUNT(Counter::kFreeSsRemote);
+  // Last, with the block where it belongs.
+  ThreadHeap& heap = tls_heap;
+  if (heap.token != 0) CountSlowPath(heap);
 }
 
 void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
