@@ -18,7 +18,6 @@
 
 #include "capi/hakmem.h"
 #include "gtest/gtest.h"
-#include "tests/test_util.h"
 
 namespace hakmem_test {
 namespace {

@@ -18,21 +18,10 @@ namespace {
 constexpr size_t kTiB = size_t{1} << 40;
 constexpr size_t kHuge = 32 * kTiB;
 
-// /proc/sys/vm/overcommit_memory: 0 heuristic (the default), 1 always, 2
-// strict; -1 if unreadable.
-int OvercommitMode() {
-  FILE* f = std::fopen("/proc/sys/vm/overcommit_memory", "r");
-  if (f == nullptr) return -1;
-  int mode = -1;
-  if (std::fscanf(f, "%d", &mode) != 1) mode = -1;
-  std::fclose(f);
-  return mode;
-}
-
 class HugeRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (OvercommitMode() == 1) {
+    if (KernelGrantsEveryMapping()) {
       GTEST_SKIP() << "vm.overcommit_memory is 1: the kernel grants every "
                       "mapping, so 32 TiB is not refused (capi/hakmem.h)";
     }
@@ -78,8 +67,7 @@ TEST_F(HugeRequestTest, ReallocFailsWithEnomemAndKeepsTheBlock) {
   }
 }
 
-#if !defined(HAKMEM_TEST_TSAN) && !defined(__SANITIZE_ADDRESS__) && \
-    !(defined(__has_feature) && __has_feature(address_sanitizer))
+#if !defined(HAKMEM_TEST_TSAN) && !defined(HAKMEM_TEST_ASAN)
 // Past RLIMIT_AS, whatever the overcommit mode. (Not under ASan or TSan:
 // their runtimes map memory of their own at any time and die when they
 // cannot.)

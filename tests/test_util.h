@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -22,6 +23,14 @@
 #endif
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HAKMEM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAKMEM_TEST_ASAN 1
+#endif
+#endif
+
 namespace hakmem_test {
 
 #ifdef HAKMEM_TEST_TSAN
@@ -33,6 +42,18 @@ inline constexpr bool kTsan = false;
 // Loop counts for heavy tests: ThreadSanitizer is ~10x slower, so do a
 // tenth of the work there (never less than 1).
 constexpr size_t Scaled(size_t n) { return kTsan ? (n + 9) / 10 : n; }
+
+// Whether vm.overcommit_memory is 1: the kernel then grants every mapping,
+// so a request no machine can back (32 TiB) succeeds (capi/hakmem.h).
+inline bool KernelGrantsEveryMapping() {
+  FILE* f = std::fopen("/proc/sys/vm/overcommit_memory", "r");
+  int mode = -1;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%d", &mode) != 1) mode = -1;
+    std::fclose(f);
+  }
+  return mode == 1;
+}
 
 inline constexpr size_t kKiB = size_t{1} << 10;
 inline constexpr size_t kMiB = size_t{1} << 20;

@@ -141,12 +141,9 @@ void Arena::Free(void* p) {
       ReportMemoryError(MemoryError::kDoubleFree, p, "arena", m->size_class);
       return;
     }
-    SetEncodedLink(b, m->free_list, key);
     b->key = key;
     AsanPoison(b + 1, m->block_size - sizeof(FreeBlock));
-    m->free_list = b;
-    ++m->free_count;
-    --m->used;
+    PushOnSpanFreeList(m, b, key);
     return;
   }
   if (LargeOwner(p) != token_) {

@@ -310,10 +310,7 @@ SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
 // Returns block `b` (cached by this thread) to its span.
 void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   SlabMeta* m = SpanMetaOf(b);
-  SetEncodedLink(b, m->free_list, FreeKey(b));
-  m->free_list = b;
-  ++m->free_count;
-  --m->used;
+  PushOnSpanFreeList(m, b, FreeKey(b));
   HAK_COUNT(Counter::kFreeSsLocal);
   OwnedSpans& o = heap.spans[m->size_class];
   if (m == o.current) return;

@@ -222,7 +222,8 @@ int CacheLocked(Region r, Region unmap[kMaxUnmapped]) {
     unmap[n++] = Region{victim->addr, victim->size, 0};
     UncacheLocked(victim);
   }
-  g_large.runs[g_large.cached++] = CachedRun{r.addr, r.size, g_large.next_age++};
+  g_large.runs[g_large.cached++] =
+      CachedRun{r.addr, r.size, g_large.next_age++};
   g_large.cached_bytes += r.size;
   return n;
 }

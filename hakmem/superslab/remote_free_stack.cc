@@ -48,10 +48,7 @@ void DrainRemoteFrees(SlabMeta* m) {
                         m->size_class);
       return;
     }
-    SetEncodedLink(b, m->free_list, FreeKey(b));
-    m->free_list = b;
-    ++m->free_count;
-    --m->used;
+    PushOnSpanFreeList(m, b, FreeKey(b));
     b = next;
   }
 }

@@ -423,10 +423,7 @@ bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block) {
     Unclaim(span);
     return false;
   }
-  SetEncodedLink(block, span->free_list, FreeKey(block));
-  span->free_list = block;
-  ++span->free_count;
-  --span->used;
+  PushOnSpanFreeList(span, block, FreeKey(block));
   DrainRemoteFrees(span);
   if (span->used != 0) {
     Unclaim(span);

@@ -38,7 +38,7 @@ inline constexpr uint64_t kNoOwner = ~uint64_t{0};
 // Owner token (in the head only) of an abandoned span that one thread works
 // on for a moment: whoever moves the head's owner from kNoOwner to another
 // token with a compare-and-swap has the span's owner-only state to itself
-// (see ClaimAbandonedLocked and FreeIntoAbandonedSpan in span_allocator).
+// (see TryClaim and FreeIntoAbandonedSpan in span_allocator.cc).
 inline constexpr uint64_t kClaimedOwner = kNoOwner - 1;
 
 enum class SlabList : uint8_t {
@@ -194,6 +194,17 @@ inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
   for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
   m->block_size = block_size;
   m->block_multiplier = inverse << (kBlockStartRotate - shift);
+}
+
+// Puts free block `b` of span `m`, whose free key is `key`, at the head of
+// the span's free list (its link encoded as in every owner list) and counts
+// it back in. Only the span's owner, or whoever claimed the abandoned span,
+// may call it.
+inline void PushOnSpanFreeList(SlabMeta* m, FreeBlock* b, uint64_t key) {
+  SetEncodedLink(b, m->free_list, key);
+  m->free_list = b;
+  ++m->free_count;
+  --m->used;
 }
 
 // Copies the head's start, block size and class into its tails.

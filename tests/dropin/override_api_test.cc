@@ -23,6 +23,7 @@
 
 #include "capi/hakmem.h"
 #include "gtest/gtest.h"
+#include "tests/test_util.h"
 
 // C23 additions that glibc 2.36's headers do not declare yet.
 extern "C" void free_sized(void* ptr, size_t size);
@@ -46,16 +47,6 @@ constexpr size_t kUnmappable = size_t{1} << 47;
 // kernel's overcommit accounting refuses it, except in mode 1
 // (capi/hakmem.h).
 constexpr size_t kUncommittable = size_t{1} << 45;
-
-bool KernelGrantsEveryMapping() {
-  FILE* f = fopen("/proc/sys/vm/overcommit_memory", "r");
-  int mode = -1;
-  if (f != nullptr) {
-    if (fscanf(f, "%d", &mode) != 1) mode = -1;
-    fclose(f);
-  }
-  return mode == 1;
-}
 
 // Keeps the optimiser from removing an allocation or reasoning about it.
 void Escape(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
@@ -132,7 +123,7 @@ TEST(MallocTest, ImpossibleSizeFailsWithEnomem) {
 
 // Every allocation function, for a request the machine cannot back.
 TEST(UncommittableTest, EveryFunctionFailsWithEnomem) {
-  if (KernelGrantsEveryMapping()) {
+  if (hakmem_test::KernelGrantsEveryMapping()) {
     GTEST_SKIP() << "vm.overcommit_memory is 1: 32 TiB is granted";
   }
   auto expect_enomem = [](void* p, const char* what) {

@@ -1,4 +1,5 @@
-// Resident set size of this process, from /proc/self/statm.
+// Resident set size of this process, from /proc/self/statm (and the shared
+// test helpers: Stats(), kMiB, Rng).
 #ifndef HAKMEM_TESTS_MEMORY_RSS_H_
 #define HAKMEM_TESTS_MEMORY_RSS_H_
 
@@ -7,7 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 
-#include "capi/hakmem.h"
+#include "tests/test_util.h"
 
 namespace hakmem_test {
 
@@ -19,16 +20,6 @@ inline size_t RssBytes() {
   std::fclose(f);
   return n == 2 ? resident * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
-
-inline hak_stats Stats() {
-  hak_stats s{};
-  s.version = HAK_STATS_VERSION;
-  s.size = sizeof(s);
-  hak_stats_get(&s);
-  return s;
-}
-
-constexpr size_t kMiB = size_t{1} << 20;
 
 }  // namespace hakmem_test
 

@@ -24,19 +24,7 @@
 namespace hakmem_test {
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define HAKMEM_TEST_TSAN 1
-#endif
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define HAKMEM_TEST_SANITIZER_RSS 1
-#endif
-#endif
-#ifdef HAKMEM_TEST_TSAN
-constexpr int kBlocksPerThread = 300;  // TSan is ~10x slower
-#else
-constexpr int kBlocksPerThread = 3000;
-#endif
+constexpr size_t kBlocksPerThread = Scaled(3000);
 constexpr int kGenerations = 800;
 constexpr int kBaselineGeneration = 100;
 constexpr size_t kSlots = 1000;
@@ -46,23 +34,16 @@ constexpr size_t kSlack = 8 * kMiB;
 // threads that do nothing under ASan, 10 MB more RSS (mapped bytes flat)
 // under TSan. Their RSS may grow by this much per thread; the leak this
 // test catches was 250 KB per thread.
-#ifdef HAKMEM_TEST_SANITIZER_RSS
+#if defined(HAKMEM_TEST_ASAN) || defined(HAKMEM_TEST_TSAN)
 constexpr size_t kSanitizerRssPerThread = 16 * 1024;
 #else
 constexpr size_t kSanitizerRssPerThread = 0;
 #endif
 
-uint64_t Next(uint64_t& x) {
-  x ^= x >> 12;
-  x ^= x << 25;
-  x ^= x >> 27;
-  return x * 0x2545F4914F6CDD1Dull;
-}
-
 // Mostly tiny (24 B-1 KiB); 1 in 20 from the pool tier (1-64 KiB); 1 in
 // 1000 large (300 KB-1 MB).
-size_t PickSize(uint64_t& rng) {
-  uint64_t r = Next(rng);
+size_t PickSize(Rng& rng) {
+  uint64_t r = rng.Next();
   if (r % 1000 == 0) return 300000 + (r >> 20) % 700000;
   if (r % 20 == 0) return 1024 + (r >> 20) % (63 * 1024);
   return 24 + (r >> 20) % 1001;
@@ -100,19 +81,19 @@ struct Shared {
 
 void Generation(Shared& shared, int generation) {
   auto run = [&](int index) {
-    uint64_t rng = 0x9E3779B97F4A7C15ull * (generation * 2 + index + 1);
+    Rng rng(generation * 2 + index + 1);
     // On the stack: under the sanitizers, memory from the system malloc
     // would pile up in their quarantines and count in the RSS.
     void* mine[kBlocksPerThread];
     size_t live = 0;
-    for (int i = 0; i < kBlocksPerThread; ++i) {
-      void* p = NewBlock(PickSize(rng), rng);
+    for (size_t i = 0; i < kBlocksPerThread; ++i) {
+      void* p = NewBlock(PickSize(rng), rng.Next());
       if (p == nullptr) {
         shared.bad++;
         break;
       }
       mine[live++] = p;
-      uint64_t r = Next(rng);
+      uint64_t r = rng.Next();
       if (r % 3 != 0) {
         // Free one of this thread's blocks, or swap one into a slot: what
         // comes out (a sibling's, or a block of an exited thread) is freed
@@ -141,7 +122,7 @@ void Generation(Shared& shared, int generation) {
 TEST(ThreadGenerationsTest, FootprintDoesNotGrowWithGenerations) {
   Shared shared;
   for (auto& s : shared.slots) s.store(nullptr);
-  uint64_t rng = 42;
+  Rng rng(42);
   uint64_t mapped_baseline = 0;
   size_t rss_baseline = 0;
   for (int g = 1; g <= kGenerations; ++g) {
@@ -149,7 +130,7 @@ TEST(ThreadGenerationsTest, FootprintDoesNotGrowWithGenerations) {
     ASSERT_EQ(shared.bad.load(), 0) << "generation " << g;
     // The main thread frees half of what the slots hold.
     for (auto& s : shared.slots) {
-      if (Next(rng) % 2 == 0) ASSERT_TRUE(FreeBlock(s.exchange(nullptr)));
+      if (rng.Below(2) == 0) ASSERT_TRUE(FreeBlock(s.exchange(nullptr)));
     }
     if (g == kBaselineGeneration) {
       mapped_baseline = Stats().os_mapped_bytes;
