@@ -30,6 +30,10 @@ void CallCErrorHandler(const hakmem::internal::MemoryErrorReport& report, void* 
   error.size_class = report.size_class;
   error.thread = report.thread;
   error.message = report.line;
+  // uintptr_t and const void* have the same size and representation.
+  static_assert(sizeof(uintptr_t) == sizeof(const void*), "pointer size");
+  error.stack = reinterpret_cast<const void* const*>(report.stack);
+  error.stack_depth = report.stack_depth;
   c->handler(&error, c->context);
 }
 

@@ -133,7 +133,8 @@ struct hak_stats {
   uint64_t decommit_budget_bytes;/* free slab bytes kept committed before
                                     decommitting (adapts: docs/CONFIG.md) */
   uint64_t bytes_in_use_estimate;/* bytes of slab spans in use by size
-                                    classes plus large blocks in use: an
+                                    classes plus large blocks in use (and
+                                    a page per live guarded sample): an
                                     upper estimate, as free blocks inside
                                     those spans count */
 };
@@ -192,7 +193,11 @@ enum hak_error_kind {
   HAK_ERROR_INVALID_POINTER = 4,       /* realloc/usable_size of a dead block */
   HAK_ERROR_SIZE_MISMATCH = 5,         /* sized free with the wrong size */
   HAK_ERROR_CORRUPTED_FREE_LIST = 6,   /* a freed block was written to */
-  HAK_ERROR_WRONG_HEAP = 7             /* hak_heap_free of a block not of that heap */
+  HAK_ERROR_WRONG_HEAP = 7,            /* hak_heap_free of a block not of that heap */
+  /* Faults on a sampled guarded block (HAKMEM_GUARD_RATE): */
+  HAK_ERROR_USE_AFTER_FREE = 8,
+  HAK_ERROR_HEAP_BUFFER_OVERFLOW = 9,  /* access past the block's end */
+  HAK_ERROR_HEAP_BUFFER_UNDERFLOW = 10 /* access before its start */
 };
 
 struct hak_error {
@@ -203,6 +208,14 @@ struct hak_error {
   int size_class;      /* slab size class, or -1 */
   unsigned thread;     /* kernel thread id of the thread that erred */
   const char* message; /* the one-line report, without a newline */
+  /* The stack of the offending call: `stack_depth` return addresses,
+   * innermost first, hakmem's own reporting frames left out (stack[0] is
+   * in the hakmem function that detected the error, called by the program
+   * through free, operator delete, hak_free...). Valid only during the
+   * handler's call; copy what you keep. The printed report shows the same
+   * frames symbolized (see docs/API.md). */
+  const void* const* stack;
+  int stack_depth;
 };
 
 /* Called for each memory error instead of printing and aborting. When it

@@ -281,7 +281,7 @@ void ErrorInjector::WrongSize(ByteReader& in, int slot) {
   size_t size = DecodeSize(in);
   if (i < 0) return;
   const Block b = heap_.at(static_cast<size_t>(i));
-  if (SizedFreeMatches(b.cls, b.usable, alignment, size)) {
+  if (SizedFreeMatches(b.cls, b.size, b.usable, alignment, size)) {
     heap_.FreeWithSize(static_cast<size_t>(i), alignment, size, slot);
     return;
   }

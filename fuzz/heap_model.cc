@@ -7,6 +7,7 @@
 #include "fuzz/asan_shadow.h"
 #include "fuzz/block_pattern.h"
 #include "fuzz/fuzz_support.h"
+#include "fuzz/guarded_blocks.h"
 #include "fuzz/size_model.h"
 
 namespace fuzz {
@@ -32,11 +33,11 @@ size_t ValidFreeSize(const Block& b, uint32_t variant) {
   } else {
     if (variant == 0) return b.size;
     size_t max_pages = b.usable / kPage;
-    size_t min_pages = (max_pages + 1) / 2;
+    size_t min_pages = LargeMapSize(b.size) / kPage;
     size_t pages = min_pages + variant % (max_pages - min_pages + 1);
     size = pages * kPage - (variant >> 8) % kPage;
   }
-  if (!SizedFreeMatches(b.cls, b.usable, 0, size)) {
+  if (!SizedFreeMatches(b.cls, b.size, b.usable, 0, size)) {
     Fail("harness: ValidFreeSize picked %zu for class %d usable %zu", size,
          b.cls, b.usable);
   }
@@ -55,6 +56,20 @@ void HeapModel::CheckUsable(const Block& b, const char* what) const {
   if (const void* bad = AsanFindPoisoned(b.p, b.usable)) {
     Fail("%s: block %p (usable %zu) is poisoned at offset %td", what, b.p,
          b.usable, static_cast<const char*>(bad) - static_cast<char*>(b.p));
+  }
+  if (IsGuarded(b.p)) {
+    // Sampled into the guarded pool (HAKMEM_GUARD_RATE, ops_guarded_fuzz):
+    // a slab class's block of at most a page, placed by its request.
+    size_t want = GuardedUsable(b.size, b.alignment);
+    if (b.cls == kLarge || want > kGuardPage || b.usable != want ||
+        !GuardedPlacementOk(b.p, b.usable, GuardAlignStart())) {
+      Fail(
+          "%s: guarded block %p of %zu bytes (alignment %zu, class %d) has "
+          "usable size %zu (expected %zu, %s-aligned in its page)",
+          what, b.p, b.size, b.alignment, b.cls, b.usable, want,
+          GuardAlignStart() ? "start" : "end");
+    }
+    return;
   }
   if (b.cls != kLarge) {
     if (b.usable != ClassSize(b.cls)) {
@@ -226,7 +241,7 @@ void HeapModel::Realloc(size_t i, size_t size) {
     }
     CheckUsable(n, "hak_realloc in place");
     // The sized free of the new size must then be valid.
-    if (!SizedFreeMatches(n.cls, n.usable, 0, size)) {
+    if (!SizedFreeMatches(n.cls, n.size, n.usable, 0, size)) {
       Fail(
           "hak_realloc(%p of %zu bytes, class %d, %zu) kept the block "
           "(usable %zu): a sized free of %zu would not match it",

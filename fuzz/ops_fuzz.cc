@@ -11,9 +11,16 @@
 // thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must report
 // no error at all (error_log.h aborts on any report). Everything is freed,
 // and every arena destroyed, at the end of each input.
+//
+// Built a second time as ops_guarded_fuzz, with FUZZ_GUARD_RATE defined:
+// HAKMEM_GUARD_RATE is set to it, so that about one in that many blocks
+// that refills hand out comes from the guarded pool (hakmem/guard/), and
+// the same oracles hold for those (heap_model.cc: usable sizes and
+// placement of guarded blocks, guarded_blocks.h).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 
 #include "fuzz/byte_reader.h"
 #include "fuzz/error_log.h"
@@ -27,7 +34,16 @@ constexpr int kMaxOps = 512;
 
 }  // namespace
 
+#define FUZZ_STRINGIFY_(x) #x
+#define FUZZ_STRINGIFY(x) FUZZ_STRINGIFY_(x)
+
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+#ifdef FUZZ_GUARD_RATE
+  // ops_guarded_fuzz (BUILD.bazel): the same operations with guarded
+  // sampling on, set before hakmem reads its configuration (at its first
+  // allocation), unless the environment sets a rate already.
+  setenv("HAKMEM_GUARD_RATE", FUZZ_STRINGIFY(FUZZ_GUARD_RATE), 0);
+#endif
   fuzz::InstallErrorLog();
   return 0;
 }

@@ -73,12 +73,15 @@ inline size_t PageRound(size_t n) { return (n + kPage - 1) & ~(kPage - 1); }
 inline size_t LargeMapSize(size_t size) { return PageRound(size ? size : 1); }
 
 // Whether hak_free_sized / hak_free_aligned_sized(p, alignment, size) is a
-// valid free of a live block of class `cls` with `usable` bytes.
-inline bool SizedFreeMatches(int cls, size_t usable, size_t alignment,
-                             size_t size) {
+// valid free of a live block of class `cls` with `usable` bytes, last
+// allocated or reallocated with `requested` bytes: a slab block's class,
+// or for a large block a number of pages between the request's and the
+// usable size's.
+inline bool SizedFreeMatches(int cls, size_t requested, size_t usable,
+                             size_t alignment, size_t size) {
   if (cls != kLarge) return AlignedClass(alignment, size) == cls;
   size_t need = LargeMapSize(size);
-  return need <= usable && need * 2 >= usable;
+  return need >= LargeMapSize(requested) && need <= usable;
 }
 
 // A request size from the input: near a class edge of a random tier, a

@@ -11,9 +11,13 @@ or a campaign that grows the corpus: tools/fuzz_campaign.sh ops_fuzz.
 "corpus/ops_fuzz"). The smoke test runs each of them first, as
 libFuzzer's read-only -seed_inputs (nothing is written into the source
 tree or the runfiles), then `runs` mutations with -seed=1.
+
+`variants` adds a smoke test `name_<variant>_test` per entry, the same run
+with the entry's environment (e.g. {"start": {"GUARD_FUZZ_ALIGN": "start"}}
+for a process-wide mode the harness reads at startup).
 """
 
-def cc_fuzzer(name, srcs, deps = [], runs = 2000, corpus = None, tags = [], **kwargs):
+def cc_fuzzer(name, srcs, deps = [], runs = 2000, corpus = None, tags = [], variants = {}, **kwargs):
     native.cc_library(
         name = name + "_harness",
         testonly = True,
@@ -45,8 +49,7 @@ def cc_fuzzer(name, srcs, deps = [], runs = 2000, corpus = None, tags = [], **kw
             tags = tags + ["fuzz"],
         )
         seed_args = ["-seed_inputs=@$(rootpath :%s_seed_list)" % name]
-    native.cc_test(
-        name = name + "_test",
+    test_attrs = dict(
         # Medium: the whole corpus under a sanitizer takes up to 40 s on
         # two busy cores, close to small's 60 s.
         size = "medium",
@@ -56,3 +59,6 @@ def cc_fuzzer(name, srcs, deps = [], runs = 2000, corpus = None, tags = [], **kw
         args = ["-runs=%d" % runs, "-seed=1"] + seed_args,
         tags = tags + ["fuzz"],
     )
+    native.cc_test(name = name + "_test", **test_attrs)
+    for variant, env in variants.items():
+        native.cc_test(name = "%s_%s_test" % (name, variant), env = env, **test_attrs)

@@ -27,7 +27,7 @@ FreeBlock* TakeOne(SlabMeta* m) {
   FreeBlock* b = m->free_list;
   if (b != nullptr) {
     FreeBlock* next;
-    if (!DecodeIntactLink(b, &next)) {
+    if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
       ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/false), b,
                         "arena", m->size_class);
       m->free_list = nullptr;  // leak the rest of the list

@@ -120,6 +120,17 @@ struct Parser {
     } else if (std::strcmp(name, "HAKMEM_DECOMMIT_BYTES") == 0) {
       Range(name, value, 0, uint64_t{1} << 40, "0..1024G",
             &c.decommit_bytes);
+    } else if (std::strcmp(name, "HAKMEM_GUARD_RATE") == 0) {
+      Range(name, value, 0, uint64_t{1} << 31, "0..2147483648 (2^31)",
+            &c.guard_rate);
+    } else if (std::strcmp(name, "HAKMEM_GUARD_ALIGN") == 0) {
+      if (std::strcmp(value, "end") == 0) {
+        c.guard_align_start = false;
+      } else if (std::strcmp(value, "start") == 0) {
+        c.guard_align_start = true;
+      } else {
+        Invalid(name, value, "end or start");
+      }
     } else if (std::strcmp(name, "HAKMEM_TINY_MAX_SIZE") == 0) {
       // The tiny and pool tiers share size classes and thread caches; the
       // boundary only decides which code computes the class (the inline
@@ -146,7 +157,8 @@ const char* const kVariableNames[] = {
     "HAKMEM_STATS",            "HAKMEM_TCACHE_BYTES",
     "HAKMEM_LARGE_CACHE_BYTES", "HAKMEM_SS_CACHE",
     "HAKMEM_TINY_USE_SUPERSLAB", "HAKMEM_DECOMMIT_BYTES",
-    "HAKMEM_TINY_MAX_SIZE",
+    "HAKMEM_TINY_MAX_SIZE",    "HAKMEM_GUARD_RATE",
+    "HAKMEM_GUARD_ALIGN",
     nullptr,
 };
 

@@ -29,6 +29,13 @@ struct Config {
   // HAKMEM_DECOMMIT_BYTES: free slab memory kept committed for reuse;
   // beyond it, released spans are decommitted (madvise) at once.
   uint64_t decommit_bytes = uint64_t{8} << 20;
+  // HAKMEM_GUARD_RATE: sample about one in this many blocks that thread
+  // cache refills hand out into the guarded pool (hakmem/guard/); 0 = off.
+  // The default costs within noise (bench/RESULTS.md, "Guarded sampling").
+  uint32_t guard_rate = 100000;
+  // HAKMEM_GUARD_ALIGN: place a guarded block at its page's start (catches
+  // underflows) instead of its end (the default: catches overflows).
+  bool guard_align_start = false;
 };
 
 // The configuration; reads the environment on the first call. Thread-safe

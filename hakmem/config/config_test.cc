@@ -72,6 +72,34 @@ TEST(ConfigTest, BadValuesWarnAndKeepTheDefault) {
   EXPECT_EQ(c.stats_at_exit, StatsOutput::kNone);
 }
 
+TEST(ConfigTest, GuardedPoolVariables) {
+  int warnings;
+  Config defaults;
+  EXPECT_EQ(defaults.guard_rate, 100000u);
+  EXPECT_FALSE(defaults.guard_align_start);
+  Config c = Parse({"HAKMEM_GUARD_RATE=1000", "HAKMEM_GUARD_ALIGN=start"},
+                   &warnings);
+  EXPECT_EQ(warnings, 0);
+  EXPECT_EQ(c.guard_rate, 1000u);
+  EXPECT_TRUE(c.guard_align_start);
+  c = Parse({"HAKMEM_GUARD_RATE=2147483648", "HAKMEM_GUARD_ALIGN=end"},
+            &warnings);
+  EXPECT_EQ(warnings, 0);
+  EXPECT_EQ(c.guard_rate, uint32_t{1} << 31);
+  EXPECT_FALSE(c.guard_align_start);
+  c = Parse({"HAKMEM_GUARD_RATE=0"}, &warnings);
+  EXPECT_EQ(warnings, 0);
+  EXPECT_EQ(c.guard_rate, 0u);
+  c = Parse({"HAKMEM_GUARD_RATE=2147483649", "HAKMEM_GUARD_ALIGN=middle"},
+            &warnings);
+  EXPECT_EQ(warnings, 2);
+  EXPECT_EQ(c.guard_rate, defaults.guard_rate);
+  EXPECT_FALSE(c.guard_align_start);
+  c = Parse({"HAKMEM_GUARD_RATE=-1", "HAKMEM_GUARD_RATE=4G"}, &warnings);
+  EXPECT_EQ(warnings, 2);
+  EXPECT_EQ(c.guard_rate, defaults.guard_rate);
+}
+
 TEST(ConfigTest, EveryVariableIsDocumentedAndEveryDocumentedOneExists) {
   std::ifstream doc("docs/CONFIG.md");
   ASSERT_TRUE(doc.good()) << "docs/CONFIG.md not found";

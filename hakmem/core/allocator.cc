@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hakmem/guard/guarded_pool.h"
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/superslab/span_allocator.h"
 #include "hakmem/error/memory_error.h"
@@ -39,6 +40,13 @@ size_t LiveBlockSize(const void* p) {
     }
     return span->block_size;
   }
+  if (InGuardedPool(p)) {
+    size_t size = GuardedUsableSize(p);
+    if (ABSL_PREDICT_FALSE(size == 0)) {
+      ReportMemoryError(MemoryError::kInvalidPointer, p, "guarded", -1);
+    }
+    return size;
+  }
   size_t size = LargeUsableSize(p);
   if (ABSL_PREDICT_FALSE(size == 0)) {
     ReportMemoryError(MemoryError::kInvalidPointer, p, "unknown", -1);
@@ -57,13 +65,16 @@ void ForkPrepare() {
   HeapForkPrepare();
   SpanAllocatorForkPrepare();
   LargeForkPrepare();
+  GuardForkPrepare();
 }
 void ForkParent() {
+  GuardForkParent();
   LargeForkParent();
   SpanAllocatorForkParent();
   HeapForkParent();
 }
 void ForkChild() {
+  GuardForkChild();
   LargeForkChild();
   SpanAllocatorForkChild();
   HeapForkChild();
@@ -86,6 +97,10 @@ void* MallocAboveTiny(size_t size) noexcept {
 
 void FreeOutsideSuperSlabs(void* p) noexcept {
   if (p == nullptr) return;
+  if (InGuardedPool(p)) {
+    GuardedFree(p);  // reports what is not a live guarded block
+    return;
+  }
   if (ABSL_PREDICT_FALSE(!LargeFree(p))) {
     ReportMemoryError(MemoryError::kInvalidFree, p, "unknown", -1);
   }
@@ -93,9 +108,10 @@ void FreeOutsideSuperSlabs(void* p) noexcept {
 
 void FreeSized(void* p, size_t size) noexcept { FreeAlignedSized(p, 0, size); }
 
-// Slab blocks must be of exactly the class the request maps to (realloc
-// keeps a block only within its class); large blocks keep their mapping on
-// realloc while the size stays above half of it.
+// The size must be one the block can have been asked for: for a slab
+// block, one of its class (realloc keeps a block only within its class);
+// for a large block, one between the size it was last allocated or
+// reallocated with and its usable size (in pages).
 void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
     SlabMeta* span = SpanMetaOf(p);
@@ -110,9 +126,20 @@ void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
     return;
   }
   if (p == nullptr) return;
-  size_t mapped = LargeUsableSize(p);
-  size_t need = PageRound(size == 0 ? 1 : size);
-  if (mapped != 0 && ABSL_PREDICT_FALSE(need > mapped || need * 2 < mapped)) {
+  if (InGuardedPool(p)) {
+    int cls = GuardedSizeClass(p);
+    if (ABSL_PREDICT_FALSE(cls >= 0 && static_cast<unsigned>(cls) !=
+                                           AlignedClassOf(alignment, size))) {
+      ReportMemoryError(MemoryError::kSizeMismatch, p, "guarded", cls);
+      return;
+    }
+    GuardedFree(p);
+    return;
+  }
+  LargeSizes sizes = LargeSizesOf(p);
+  size_t pages = PageRound(size == 0 ? 1 : size);
+  if (sizes.usable != 0 &&
+      ABSL_PREDICT_FALSE(pages < sizes.requested || pages > sizes.usable)) {
     ReportMemoryError(MemoryError::kSizeMismatch, p, "large", -1);
     return;
   }
@@ -143,7 +170,7 @@ void* Realloc(void* p, size_t size) noexcept {
     if (LiveBlockSize(p) == 0) return nullptr;  // reported
     return NoMemory();
   }
-  if (!InSuperSlab(p) && size > kPoolMaxSize) {
+  if (!InSuperSlab(p) && !InGuardedPool(p) && size > kPoolMaxSize) {
     void* out;
     switch (LargeRealloc(p, size, &out)) {
       case LargeReallocResult::kDone:
@@ -158,12 +185,10 @@ void* Realloc(void* p, size_t size) noexcept {
   size_t old_size = LiveBlockSize(p);
   if (ABSL_PREDICT_FALSE(old_size == 0)) return nullptr;  // reported
   // Keep a slab block whose class the new size maps to (so that sized
-  // frees stay exact), and a large block that stays over half used.
-  if (InSuperSlab(p)) {
-    if (size <= kPoolMaxSize && SlabClassOf(size) == SpanMetaOf(p)->size_class) {
-      return p;
-    }
-  } else if (size <= old_size && size > old_size / 2) {
+  // frees stay exact). A large block shrunk to a pool size moves to the
+  // pool (larger sizes were handled above).
+  if (InSuperSlab(p) && size <= kPoolMaxSize &&
+      SlabClassOf(size) == SpanMetaOf(p)->size_class) {
     return p;
   }
   void* q = Malloc(size);
@@ -182,7 +207,13 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
   if (alignment <= 16) return Malloc(size);
   if (ABSL_PREDICT_FALSE(size > kMaxRequest)) return NoMemory();
   unsigned cls = AlignedClassOf(alignment, size);
-  if (cls < kNumClasses) return HeapAlloc(cls);
+  if (cls < kNumClasses) {
+    // A guarded sample ends at its page's end: the rounded size keeps its
+    // start aligned (and is above a page, so never sampled, for alignments
+    // above one).
+    return HeapAlloc(cls, size == 0 ? alignment
+                                    : (size + alignment - 1) & ~(alignment - 1));
+  }
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }
 

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
 #include "hakmem/error/memory_error.h"
@@ -13,6 +14,33 @@
 
 namespace hakmem::internal {
 namespace {
+
+// These tests are about slab blocks: none may be a guarded sample (a
+// sample is a block outside every SuperSlab). Set before the
+// configuration is read.
+[[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
+
+// Frees `p` twice; the reports' stacks must show this frame. (noinline and
+// the asm statement keep the frame: no inlining, no tail call. Free is
+// called through a pointer so that its inlined fast path does not make this
+// function large: the handler test finds its frame by address.)
+void (*volatile g_free)(void*) = &Free;
+ABSL_ATTRIBUTE_NOINLINE void DoubleFreeInANamedFunction(void* p) {
+  g_free(p);
+  g_free(p);
+  asm volatile("" ::: "memory");
+}
+
+// The report line, then stack lines down to DoubleFreeInANamedFunction's.
+// (POSIX regular expressions: "." also matches a newline.)
+#define HAKMEM_STACK_FRAME_LINE \
+  "#[0-9]+ 0x[0-9a-f]+ [^ \n]+ \\([^\n]+\\+0x[0-9a-f]+\\)\n"
+constexpr char kDoubleFreeWithStack[] =
+    "hakmem: double free: ptr=0x[0-9a-f]+ tier=tiny class=1 thread=[0-9]+\n"
+    "#0 0x[0-9a-f]+ [^ \n]+ \\([^\n]+\\+0x[0-9a-f]+\\)\n"
+    "(" HAKMEM_STACK_FRAME_LINE ")*"
+    "#[0-9]+ 0x[0-9a-f]+ [^ \n]*DoubleFreeInANamedFunction[^ \n]*"
+    "\\+0x[0-9a-f]+ \\([^\n]+\\+0x[0-9a-f]+\\)\n";
 
 class MemoryErrorDeathTest : public ::testing::Test {
  protected:
@@ -131,6 +159,21 @@ TEST_F(MemoryErrorDeathTest, ReportPolicyLogsAndGoesOn) {
   unsetenv("HAKMEM_ON_ERROR");
 }
 
+TEST_F(MemoryErrorDeathTest, ReportCarriesTheStackOfTheOffendingCall) {
+  EXPECT_DEATH(DoubleFreeInANamedFunction(Malloc(24)), kDoubleFreeWithStack);
+}
+
+TEST_F(MemoryErrorDeathTest, ReportPolicyPrintsTheStackAndGoesOn) {
+  setenv("HAKMEM_ON_ERROR", "report", 1);
+  EXPECT_EXIT(
+      {
+        DoubleFreeInANamedFunction(Malloc(24));
+        std::exit(7);
+      },
+      ::testing::ExitedWithCode(7), kDoubleFreeWithStack);
+  unsetenv("HAKMEM_ON_ERROR");
+}
+
 // Records reported errors instead of aborting; the erring operations then
 // do nothing.
 class ErrorLog {
@@ -235,6 +278,50 @@ TEST(MemoryErrorTest, SizedAndAlignedFreesWithTheWrongSize) {
   FreeAlignedSized(q, 4096, 100);
   FreeSized(big, 1 << 20);
   EXPECT_EQ(log.errors.size(), 3u);
+}
+
+// A handler gets the stack of the offending call: hakmem's reporting frames
+// left out, the frame of the function that freed twice a few frames down.
+class StackLog {
+ public:
+  StackLog() { SetMemoryErrorHandler(&StackLog::Record, this); }
+  ~StackLog() { SetMemoryErrorHandler(nullptr, nullptr); }
+  std::vector<std::vector<uintptr_t>> stacks;
+
+ private:
+  static void Record(const MemoryErrorReport& report, void* self) {
+    static_cast<StackLog*>(self)->stacks.emplace_back(
+        report.stack, report.stack + report.stack_depth);
+  }
+};
+
+TEST(MemoryErrorTest, HandlerGetsTheStackOfTheOffendingCall) {
+  StackLog log;
+  DoubleFreeInANamedFunction(Malloc(24));
+  DoubleFreeInANamedFunction(Malloc(5000));
+  ASSERT_EQ(log.stacks.size(), 2u);
+  const auto function =
+      reinterpret_cast<uintptr_t>(&DoubleFreeInANamedFunction);
+  uintptr_t call_site[2] = {0, 0};
+  for (size_t i = 0; i < 2; ++i) {
+    const std::vector<uintptr_t>& stack = log.stacks[i];
+    ASSERT_GE(stack.size(), 2u);
+    EXPECT_LE(stack.size(), static_cast<size_t>(32));
+    // The return address of DoubleFreeInANamedFunction's second call of
+    // Free, a few bytes into that small function; the frames before it
+    // are hakmem's: Free down to the function that detected the error.
+    size_t at = 0;
+    while (at < stack.size() &&
+           !(stack[at] > function && stack[at] - function < 512)) {
+      ++at;
+    }
+    ASSERT_LT(at, stack.size()) << "DoubleFreeInANamedFunction not found";
+    EXPECT_GE(at, 1u);
+    EXPECT_LE(at, 6u);
+    call_site[i] = stack[at];
+  }
+  // Both from the second call of Free.
+  EXPECT_EQ(call_site[0], call_site[1]);
 }
 
 TEST(MemoryErrorTest, ValidFreesAreNotReported) {

@@ -1,5 +1,6 @@
 #include "hakmem/core/stats.h"
 
+#include "hakmem/guard/guarded_pool.h"
 #include "hakmem/heap/counters.h"
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/large/large_alloc.h"
@@ -19,12 +20,13 @@ AllocatorStats GetAllocatorStats() {
       os.map_calls,            os.unmap_calls,
       os.decommit_calls,       os.decommitted_bytes,
       spans.dirty_bytes,       spans.decommit_budget,
-      spans.span_bytes_live + large.live_bytes,
+      spans.span_bytes_live + large.live_bytes +
+          GetGuardStats().live * kGuardMaxSize,
       spans.superslabs_live,   spans.superslabs_cached,
       spans.spans_live,        spans.spans_abandoned,
       heap.blocks_served,      large.live,
       large.live_bytes,        large.cached,
-      heap.threads_live,
+      heap.threads_live,       large.cached_bytes,
   };
 }
 

@@ -27,6 +27,7 @@ struct AllocatorStats {
   uint64_t large_live_bytes;
   uint64_t large_cached;
   uint64_t threads_live;
+  uint64_t large_cached_bytes;  // bytes of the cached runs (large_cached)
 };
 
 AllocatorStats GetAllocatorStats();

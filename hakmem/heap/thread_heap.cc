@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "hakmem/config/config.h"
+#include "hakmem/guard/guarded_pool.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/platform/fatal_report.h"
 #include "hakmem/platform/process_secret.h"
@@ -69,6 +70,8 @@ void SetUpProcess() {
   SpinLockHolder hold(g_process.lock);
   if (g_process.ready.load(std::memory_order_relaxed)) return;
   g_free_key_secret = ComputeProcessSecret();
+  ChunkMapInit();
+  if (GetConfig().guard_rate != 0) ReserveGuardedPool();
   if (pthread_key_create(&g_process.exit_key, TearDownThreadHeap) != 0) {
     FatalError("pthread_key_create failed: cannot track thread exit");
   }
@@ -108,9 +111,49 @@ void GrowCache(ThreadHeap& heap, unsigned cls) {
   bin.set_count(count);
 }
 
+// --- Guarded sampling ---
+// About one in HAKMEM_GUARD_RATE blocks that refills hand out comes from
+// the guarded pool instead. The countdown runs over blocks refills hand
+// out, never over cache hits, so the fast paths carry nothing for it: a
+// refill takes no more blocks than the countdown has left, so that the
+// refill that reaches it comes on time. Blocks a thread frees and
+// allocates again from its cache are not sampled; the sample is of the
+// blocks that come out of spans.
+
+// The next countdown: uniform in [1, 2 * rate - 1], mean `rate` (xorshift;
+// 1 when rate is 1, so that every refill samples).
+uint32_t DrawGuardCountdown(ThreadHeap& heap, uint32_t rate) {
+  uint64_t x = heap.guard_random;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  heap.guard_random = x;
+  return 1 + static_cast<uint32_t>(x % (uint64_t{2} * rate - 1));
+}
+
+// A guarded block for this refill when the countdown is due and the
+// request fits a guarded page, else nullptr after lowering `want` so that
+// the refill stops short of the next sample.
+void* SampleGuarded(ThreadHeap& heap, unsigned cls, size_t size,
+                    uint32_t* want) {
+  if (heap.guard_countdown > 1) {
+    if (*want >= heap.guard_countdown) *want = heap.guard_countdown - 1;
+    return nullptr;
+  }
+  if (size > kGuardMaxSize) return nullptr;  // the next small one is due
+  heap.guard_countdown = DrawGuardCountdown(heap, GetConfig().guard_rate);
+  // nullptr when the pool is full: then served normally.
+  return GuardedAlloc(size == 0 ? 1 : size, 16, static_cast<int>(cls));
+}
+
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
   heap.free_key_secret = g_free_key_secret;
+  if (uint32_t rate = GetConfig().guard_rate) {
+    heap.guard_random = (heap.token * 0x9E3779B97F4A7C15ull) ^
+                        g_free_key_secret | 1;
+    heap.guard_countdown = DrawGuardCountdown(heap, rate);
+  }
   for (unsigned cls = 0; cls < kNumClasses; ++cls) ResetEmptyCache(heap, cls);
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
   // A non-null value makes pthread call TearDownThreadHeap at thread exit.
@@ -170,7 +213,7 @@ uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin bin) {
   uint32_t n = 0;
   while (n < want) {
     FreeBlock* next;
-    if (!DecodeIntactLink(b, &next)) {
+    if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
       ReportCorrupted(b, m->size_class);
       m->used += m->free_count - n;  // leaked: b and everything after it
       m->free_count = n;
@@ -241,7 +284,7 @@ FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
   FreeBlock* b = bin.head;
   if (b == nullptr) return nullptr;
   FreeBlock* next;
-  if (!DecodeIntactLink(b, &next)) {
+  if (!DecodeIntactLink(b, &next) || !IsFollowableLink(next)) {
     ReportCorrupted(b, cls);
     bin.head = nullptr;
     bin.set_count(0);
@@ -423,11 +466,19 @@ void TearDownThreadHeap(void*) {
 
 }  // namespace
 
-void* RefillAndAlloc(unsigned cls) noexcept {
+void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
   ThreadHeap& heap = tls_heap;
   if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
   HAK_COUNT(Counter::kAllocRefill);
   CountSlowPath(heap);
+  if (kDetection && ABSL_PREDICT_FALSE(CacheBin(heap, cls).count() != 0)) {
+    // The cache ran out before its count: a corrupted link that named a
+    // free block further down the list made the pops skip the blocks in
+    // between (leaked). The link itself is gone with the block popped.
+    ReportMemoryError(MemoryError::kCorruptedFreeList, nullptr, TierOf(cls),
+                      static_cast<int>(cls));
+    CacheBin(heap, cls).set_count(0);
+  }
   if (heap.recent_refills[cls] != UINT16_MAX &&
       ++heap.recent_refills[cls] % kRefillsToGrow == 0) {
     GrowCache(heap, cls);
@@ -435,11 +486,23 @@ void* RefillAndAlloc(unsigned cls) noexcept {
   OwnedSpans& o = heap.spans[cls];
   CacheBin bin(heap, cls);
   uint32_t want = bin.capacity / 2;
+  if (ABSL_PREDICT_FALSE(heap.guard_countdown != 0)) {
+    if (void* p = SampleGuarded(heap, cls, size, &want)) {
+      if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
+        TearDownThreadHeap(nullptr);  // as below
+      }
+      return p;
+    }
+  }
   for (;;) {
     if (o.current != nullptr) {
       SlabMeta* m = PreferFreedBlocks(o);
       if (uint32_t n = TakeBlocks(m, want, bin)) {
         g_process.blocks_served.fetch_add(n, std::memory_order_relaxed);
+        if (heap.guard_countdown != 0) {
+          heap.guard_countdown =
+              heap.guard_countdown > n ? heap.guard_countdown - n : 1;
+        }
         if (FreeBlock* block = PopChecked(bin, cls)) {
           block->key = 0;
           AsanUnpoison(block, ClassBlockSize(cls));
@@ -526,13 +589,14 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
   if (heap.token != 0) CountSlowPath(heap);
 }
 
-void* AllocAfterCorruptedCache(unsigned cls, FreeBlock* block) noexcept {
+void* AllocAfterCorruptedCache(size_t size, unsigned cls,
+                               FreeBlock* block) noexcept {
   ReportCorrupted(block, cls);
   HAK_COUNT(Counter::kCacheDropped);
   CacheBin bin(tls_heap, cls);
   bin.head = nullptr;
   bin.set_count(0);
-  return RefillAndAlloc(cls);
+  return RefillAndAlloc(size, cls);
 }
 
 void ReportSlabFreeError(MemoryError error, const SlabMeta* span,

@@ -29,6 +29,7 @@
 #include "hakmem/platform/asan.h"
 #include "hakmem/platform/tls.h"
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/span_list.h"
 #include "hakmem/superslab/superslab.h"
@@ -76,6 +77,10 @@ struct ThreadHeap {
   // Scavenging (thread_heap.cc): slow paths overall, and refills per class
   // since the last scavenge.
   uint32_t slow_paths;
+  // Guarded sampling (HAKMEM_GUARD_RATE; 0 = off): blocks that refills may
+  // still hand out before the next sampled one, and the draw's state.
+  uint32_t guard_countdown;
+  uint64_t guard_random;
   uint16_t recent_refills[kNumClasses];
   OwnedSpans spans[kNumClasses];
 };
@@ -106,8 +111,11 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline ThreadHeap& CurrentHeap() {
   return *heap;
 }
 
-// Slow paths (thread_heap.cc).
-ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(unsigned cls) noexcept;
+// Slow paths (thread_heap.cc). `size` is the request, for a sampled
+// guarded allocation (HeapAlloc).
+// (The size comes first: it arrives in the register it is in already.)
+ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(size_t size,
+                                             unsigned cls) noexcept;
 ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls) noexcept;
 // Frees `p`, a carved block start of the span that `slab` (any of its
 // slabs) belongs to, for a thread that does not own the span.
@@ -115,25 +123,28 @@ ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* slab, void* p) noexcept;
 // A cached block was written to after it was freed: reported; the cache is
 // dropped (leaked) and refilled.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
-    unsigned cls, FreeBlock* block) noexcept;
+    size_t size, unsigned cls, FreeBlock* block) noexcept;
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
     MemoryError error, const SlabMeta* span, const void* p) noexcept;
 
-// A block of class `cls`, or nullptr with errno = ENOMEM.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls) noexcept {
+// A block of class `cls` for a request of `size` bytes, or nullptr with
+// errno = ENOMEM. A refill may serve it from the guarded pool instead
+// (guard/guarded_pool.h), placed by `size`: a caller that needs more than
+// 16-byte alignment passes the size rounded up to its alignment.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls,
+                                                    size_t size) noexcept {
   ThreadHeap& heap = CurrentHeap();
   FreeBlock* block = heap.cache_head[cls];
-  if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(cls);
+  if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(size, cls);
   // DecodeIntactLink's checks as two branches: clang turns its single
   // (key difference | low bits) test into five instructions, these four.
   uint64_t key = FreeKey(heap.free_key_secret, block);
   if (kDetection && ABSL_PREDICT_FALSE(block->key != key)) {
-    return AllocAfterCorruptedCache(cls, block);
+    return AllocAfterCorruptedCache(size, cls, block);
   }
   FreeBlock* next = DecodeLink(block, key);
-  if (kDetection &&
-      ABSL_PREDICT_FALSE(reinterpret_cast<uintptr_t>(next) & 15)) {
-    return AllocAfterCorruptedCache(cls, block);
+  if (kDetection && ABSL_PREDICT_FALSE(!IsFollowableLink(next))) {
+    return AllocAfterCorruptedCache(size, cls, block);
   }
   heap.cache_head[cls] = next;
   ++heap.cache_room[cls];

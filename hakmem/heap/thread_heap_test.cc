@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <set>
 #include <thread>
 #include <vector>
@@ -16,6 +17,13 @@
 namespace hakmem::internal {
 namespace {
 
+// These tests are about slab blocks: none may be a guarded sample (a
+// sample is a block outside every SuperSlab). Set before the
+// configuration is read.
+[[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
+
+void* AllocOf(unsigned cls) { return HeapAlloc(cls, ClassBlockSize(cls)); }
+
 void FreeBlock(void* p) {
   ASSERT_TRUE(InSuperSlab(p));
   HeapFree(p);
@@ -24,7 +32,7 @@ void FreeBlock(void* p) {
 TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
   constexpr unsigned kClass = 2;
   std::vector<void*> blocks;
-  for (int i = 0; i < 5000; ++i) blocks.push_back(HeapAlloc(kClass));
+  for (int i = 0; i < 5000; ++i) blocks.push_back(AllocOf(kClass));
   EXPECT_EQ(CheckThreadHeap(), nullptr);
   for (void* p : blocks) {
     FreeBlock(p);
@@ -41,7 +49,7 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
   constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
   uint64_t before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
-  for (int i = 0; i < 400; ++i) blocks.push_back(HeapAlloc(kClass));
+  for (int i = 0; i < 400; ++i) blocks.push_back(AllocOf(kClass));
   EXPECT_GT(GetSpanAllocatorStats().spans_live, before + 10);
   for (void* p : blocks) FreeBlock(p);
   EXPECT_EQ(CheckThreadHeap(), nullptr);
@@ -57,10 +65,10 @@ TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
   // In a thread of its own: a fresh heap, whose cache has not grown.
   std::thread([] {
     std::vector<void*> blocks;
-    for (int i = 0; i < 40; ++i) blocks.push_back(HeapAlloc(kClass));
+    for (int i = 0; i < 40; ++i) blocks.push_back(AllocOf(kClass));
     // Empty the cache (what the last refill carved), without a refill.
     while (tls_heap.cache_head[kClass] != nullptr) {
-      blocks.push_back(HeapAlloc(kClass));
+      blocks.push_back(AllocOf(kClass));
     }
     SlabMeta* current = tls_heap.spans[kClass].current;
     ASSERT_NE(current, nullptr);
@@ -73,7 +81,7 @@ TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
       FreeBlock(blocks[i]);
     }
     for (size_t i = 0; i < freed.size(); ++i) {
-      void* p = HeapAlloc(kClass);
+      void* p = AllocOf(kClass);
       EXPECT_EQ(freed.count(p), 1u) << "allocation " << i << " carved " << p
                                     << " while freed blocks were waiting";
       blocks.push_back(p);
@@ -93,11 +101,11 @@ TEST(ThreadHeapTest, BusyCachesGrowAndIdleOnesShrinkBack) {
   constexpr unsigned kOther = 3;
   size_t bytes = GetConfig().thread_cache_bytes;
   uint32_t base = std::max<uint32_t>(2, bytes / ClassBlockSize(kBusy));
-  HeapFree(HeapAlloc(kBusy));  // sets the heap up
+  HeapFree(AllocOf(kBusy));  // sets the heap up
   ASSERT_EQ(tls_heap.cache_capacity[kBusy], base);
   std::vector<void*> blocks;
   for (int round = 0; round < 200; ++round) {
-    for (int i = 0; i < 16; ++i) blocks.push_back(HeapAlloc(kBusy));
+    for (int i = 0; i < 16; ++i) blocks.push_back(AllocOf(kBusy));
     for (void* p : blocks) FreeBlock(p);
     blocks.clear();
   }
@@ -109,7 +117,7 @@ TEST(ThreadHeapTest, BusyCachesGrowAndIdleOnesShrinkBack) {
   uint32_t other_capacity = tls_heap.cache_capacity[kOther];
   for (uint32_t i = 0; i < 3 * 1024; ++i) {
     for (uint32_t j = 0; j <= other_capacity; ++j) {
-      blocks.push_back(HeapAlloc(kOther));
+      blocks.push_back(AllocOf(kOther));
     }
     for (void* p : blocks) FreeBlock(p);
     blocks.clear();
@@ -126,7 +134,7 @@ TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
   std::set<void*> freed;
   std::atomic<bool> allocated{false}, remote_freed{false};
   std::thread owner([&] {
-    for (int i = 0; i < 3000; ++i) blocks.push_back(HeapAlloc(kClass));
+    for (int i = 0; i < 3000; ++i) blocks.push_back(AllocOf(kClass));
     allocated = true;
     while (!remote_freed) std::this_thread::yield();
   });
@@ -143,7 +151,7 @@ TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
   size_t reused = 0;
   std::thread([&] {
     std::vector<void*> got;
-    for (int i = 0; i < 1000; ++i) got.push_back(HeapAlloc(kClass));
+    for (int i = 0; i < 1000; ++i) got.push_back(AllocOf(kClass));
     reused = std::count_if(got.begin(), got.end(),
                            [&](void* p) { return freed.count(p) != 0; });
     EXPECT_EQ(CheckThreadHeap(), nullptr);
@@ -161,7 +169,7 @@ TEST(ThreadHeapTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
   const uint64_t live_before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
   std::thread([&] {
-    for (int i = 0; i < 2000; ++i) blocks.push_back(HeapAlloc(kClass));
+    for (int i = 0; i < 2000; ++i) blocks.push_back(AllocOf(kClass));
   }).join();
   EXPECT_GE(GetSpanAllocatorStats().spans_abandoned, 1u);
   // Each free goes back into its abandoned span (this thread owns none of
@@ -179,7 +187,7 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
   // in: its scavenging, on the slow paths of other work, must.
   constexpr unsigned kIdle = kNumTinyClasses + 8;  // 4 KiB blocks
   std::vector<void*> blocks;
-  for (int i = 0; i < 400; ++i) blocks.push_back(HeapAlloc(kIdle));
+  for (int i = 0; i < 400; ++i) blocks.push_back(AllocOf(kIdle));
   const uint64_t live = GetSpanAllocatorStats().spans_live;
   std::thread([&] {
     for (void* p : blocks) FreeBlock(p);
@@ -189,7 +197,7 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
   constexpr unsigned kBusy = 2;
   std::vector<void*> churn;
   for (int round = 0; round < 3000; ++round) {
-    for (int i = 0; i < 512; ++i) churn.push_back(HeapAlloc(kBusy));
+    for (int i = 0; i < 512; ++i) churn.push_back(AllocOf(kBusy));
     for (void* p : churn) FreeBlock(p);
     churn.clear();
   }
@@ -205,12 +213,12 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
 TEST(ThreadHeapTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
   constexpr unsigned kIdle = kNumTinyClasses + 8;  // 4 KiB blocks
   std::vector<void*> mine;
-  for (int i = 0; i < 400; ++i) mine.push_back(HeapAlloc(kIdle));
+  for (int i = 0; i < 400; ++i) mine.push_back(AllocOf(kIdle));
   const uint64_t live = GetSpanAllocatorStats().spans_live;
   std::vector<void*> theirs;
   std::thread([&] {
     for (void* p : mine) FreeBlock(p);
-    for (int i = 0; i < 5000; ++i) theirs.push_back(HeapAlloc(2));
+    for (int i = 0; i < 5000; ++i) theirs.push_back(AllocOf(2));
   }).join();
   // Thousands of frees into the exited thread's spans, nothing else.
   for (void* p : theirs) FreeBlock(p);

@@ -15,6 +15,10 @@ struct Region {
   uintptr_t addr;  // 0: empty slot
   size_t size;     // mapped bytes, a multiple of kPageSize
   uint64_t owner;  // arena token, or 0
+  // Live blocks: the size asked for (by the allocation or the last
+  // realloc), rounded up to pages. A block cut from a cached run may map
+  // more; a sized free must name a size between the two (LargeSizesOf).
+  size_t requested = 0;
 };
 
 // Open addressing with linear probing and backward-shift deletion (no
@@ -260,6 +264,7 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
     r = Region{reinterpret_cast<uintptr_t>(mem), map_size, 0};
   }
   r.owner = owner;
+  r.requested = map_size;
   bool recorded;
   {
     SpinLockHolder hold(g_large.lock);
@@ -299,6 +304,13 @@ size_t LargeUsableSize(const void* p) {
   return slot == nullptr ? 0 : slot->size;
 }
 
+LargeSizes LargeSizesOf(const void* p) {
+  SpinLockHolder hold(g_large.lock);
+  Region* slot = g_large.live.Find(reinterpret_cast<uintptr_t>(p));
+  return slot == nullptr ? LargeSizes{0, 0}
+                         : LargeSizes{slot->requested, slot->size};
+}
+
 LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
   size_t new_map = PageRound(new_size);
   if (new_map < new_size) {
@@ -317,18 +329,22 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
         // Grown into the cached run that started where the block ended.
         g_large.live_bytes += new_map - slot->size;
         slot->size = new_map;
+        slot->requested = new_map;
       } else {
         old = *slot;
         g_large.live.Erase(slot);
         g_large.live_bytes -= old.size;
       }
-    } else if (new_map < slot->size / 2) {
+    } else {
+      slot->requested = new_map;
       // The pages past the new end go to the cache. (Shrinking by up to
       // half keeps the block as it is.)
-      Region tail{slot->addr + new_map, slot->size - new_map, 0};
-      slot->size = new_map;
-      g_large.live_bytes -= tail.size;
-      to_unmap = CacheLocked(tail, unmap);
+      if (new_map < slot->size / 2) {
+        Region tail{slot->addr + new_map, slot->size - new_map, 0};
+        slot->size = new_map;
+        g_large.live_bytes -= tail.size;
+        to_unmap = CacheLocked(tail, unmap);
+      }
     }
   }
   UnmapAll(unmap, to_unmap);
@@ -342,7 +358,7 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
     SpinLockHolder hold(g_large.lock);
     Region now = moved != nullptr
                      ? Region{reinterpret_cast<uintptr_t>(moved), new_map,
-                              old.owner}
+                              old.owner, new_map}
                      : old;
     recorded = g_large.live.Insert(now);
     if (recorded) g_large.live_bytes += now.size;

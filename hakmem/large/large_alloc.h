@@ -1,5 +1,6 @@
-// The large tier: requests above the pool limit (and slab-tier requests with
-// an alignment above a page), in page-granular regions mapped from the OS.
+// The large tier: requests above the pool limit (and aligned requests no
+// slab class can serve: alignment above 64 KiB, or a size above the pool
+// limit), in page-granular regions mapped from the OS.
 // Freed regions go to a small bounded cache of page runs (merged with their
 // neighbours, cut to fit a request, grown into by a realloc); what does not
 // fit goes back to the OS at once.
@@ -50,6 +51,17 @@ bool LargeFree(void* p);
 
 // The usable size of live large block `p`, or 0 if `p` is not one.
 size_t LargeUsableSize(const void* p);
+
+// A sized free of live large block `p` must name a size whose pages lie
+// between the size it was asked for (by its allocation or its last
+// realloc) and its usable size, as a slab block's must name its class:
+// 1 MiB allocated and freed as 600 KiB is an error. Both page multiples;
+// {0, 0} if `p` is not a live large block.
+struct LargeSizes {
+  size_t requested;
+  size_t usable;
+};
+LargeSizes LargeSizesOf(const void* p);
 
 enum class LargeReallocResult { kDone, kNoMemory, kNotLarge };
 // Resizes live large block `p` to `new_size` (> the pool limit), setting

@@ -8,7 +8,7 @@ namespace hakmem::internal {
 
 void* PoolAlloc(size_t size) noexcept {
   HAK_DCHECK(size > kTinyMaxSize && size <= kPoolMaxSize);
-  return HeapAlloc(PoolClassOf(size));
+  return HeapAlloc(PoolClassOf(size), size);
 }
 
 }  // namespace hakmem::internal

@@ -37,10 +37,7 @@ void DrainRemoteFrees(SlabMeta* m) {
   FreeBlock* b = RemoteFreeTakeAll(m);
   while (b != nullptr) {
     FreeBlock* next;
-    bool intact = DecodeIntactRemoteLink(b, &next) &&
-                  (next == nullptr ||
-                   (InSuperSlab(next) && SpanMetaOf(next) == m &&
-                    IsCarvedBlockStart(m, next)));
+    bool intact = DecodeIntactRemoteLink(b, &next) && IsSpanLink(m, next);
     if (!intact) {
       // The rest of the stack is leaked with it (still counted in `used`).
       ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/true), b,

@@ -14,7 +14,7 @@ namespace hakmem::internal {
 
 // `size` <= kTinyMaxSize. nullptr with errno = ENOMEM on failure.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* TinyAlloc(size_t size) noexcept {
-  return HeapAlloc(TinyClassOf(size));
+  return HeapAlloc(TinyClassOf(size), size);
 }
 
 }  // namespace hakmem::internal
