@@ -1,9 +1,10 @@
 // The large tier: requests above the pool limit (and aligned requests no
 // slab class can serve: alignment above 64 KiB, or a size above the pool
 // limit), in page-granular regions mapped from the OS.
-// Freed regions go to a small bounded cache of page runs (merged with their
-// neighbours, cut to fit a request, grown into by a realloc); what does not
-// fit goes back to the OS at once.
+// Freed regions go to a bounded cache of page runs (merged with their
+// neighbours, cut to fit a request, grown into by a realloc), whose budget
+// adapts to the program's large working set; what does not fit goes back
+// to the OS at once.
 //
 // Live blocks are recorded in a hash table keyed by address, so that a free
 // can tell a live large block from any other pointer exactly, without
@@ -17,15 +18,24 @@
 
 namespace hakmem::internal {
 
-// Freed page runs kept for reuse: at most HAKMEM_LARGE_CACHE_BYTES bytes
-// together (a freed block larger than a quarter of that goes straight back
-// to the OS), and at most this many runs. The count is a bound on the scans,
-// not a policy: at the default budget it is the bytes that bind first for
-// blocks of the large tier (64 MiB / (256 KiB + a page) = 252 runs), so
-// what a loop frees comes back whole, however the kernel placed its
-// mappings. (With 8 runs, blocks that did not happen to be neighbours
-// evicted each other, and a steady loop's footprint changed from round to
-// round with the placement.)
+// Freed page runs kept for reuse: at most the budget's bytes together (a
+// freed block larger than a quarter of it goes straight back to the OS),
+// and at most kLargeCacheEntries runs. The budget is HAKMEM_LARGE_CACHE_BYTES
+// (0: nothing is cached) plus what it has earned: once the cache has given
+// pages back for want of room while large blocks were live, each request
+// that maps fresh pages earns its size, up to half the bytes of the live
+// large blocks and kMaxEarnedFactor times HAKMEM_LARGE_CACHE_BYTES. The
+// earned part shrinks with the live bytes at every free, so with no large
+// block live the cache holds at most HAKMEM_LARGE_CACHE_BYTES;
+// LargeFlushCache resets it.
+inline constexpr uint64_t kMaxEarnedFactor = 4;
+
+// The run count is a bound on the scans, not a policy: at the default
+// budget it is the bytes that bind first for blocks of the large tier
+// (64 MiB / (256 KiB + a page) = 252 runs), so what a loop frees comes back
+// whole, however the kernel placed its mappings. (With 8 runs, blocks that
+// did not happen to be neighbours evicted each other, and a steady loop's
+// footprint changed from round to round with the placement.)
 inline constexpr unsigned kLargeCacheEntries = 256;
 
 // `size` bytes aligned to `alignment` (a power of two; at least a page is
@@ -39,7 +49,8 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
 inline constexpr uint64_t kNotLargeOwner = ~uint64_t{0};
 uint64_t LargeOwner(const void* p);
 
-// Unmaps every cached region.
+// Unmaps every cached region, and starts the budget over from
+// HAKMEM_LARGE_CACHE_BYTES.
 void LargeFlushCache();
 
 // Frees every live large block of arena `owner`.
@@ -81,6 +92,9 @@ struct LargeStats {
   uint64_t live_bytes;
   uint64_t cached;
   uint64_t cached_bytes;
+  // What the cache may hold now: HAKMEM_LARGE_CACHE_BYTES plus what the
+  // budget has earned (see kMaxEarnedFactor).
+  uint64_t budget_bytes;
 };
 LargeStats GetLargeStats();
 

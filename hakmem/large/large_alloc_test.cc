@@ -236,5 +236,134 @@ TEST(LargeAllocTest, ReallocCopiesABlockThatSpansTwoMappings) {
   LargeFlushCache();
 }
 
+// A small xorshift, so that the tests need nothing but the library.
+struct TestRng {
+  uint64_t state;
+  uint64_t Next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+};
+
+uint64_t MapCalls() { return GetOsMemoryStats().map_calls; }
+
+// The shape of mimalloc-bench's malloc-large (bench/malloc_large): 20
+// slots, each replacement allocates a block of 5-25 MiB, then frees the one
+// the slot held. With the configured 64 MiB alone, a block over 16 MiB was
+// unmapped at its free and the cache held a few of the 20 blocks, so more
+// than half the replacements mapped (and faulted in) a fresh block: 229
+// mappings in 400 replacements. The budget grows with the working set, and
+// a second stretch of replacements maps hardly any. (Not touched: the test
+// counts mappings, not faults, and maps no physical memory.) Returns the
+// live blocks.
+std::vector<char*> ReplaceLargeBlocks(TestRng* rng, int replacements,
+                                      std::vector<char*> slots) {
+  for (int i = 0; i < replacements; ++i) {
+    size_t slot = rng->Next() % slots.size();
+    size_t size = 5 * kMiB + rng->Next() % (20 * kMiB + 1);
+    char* p = Alloc(size);
+    EXPECT_NE(p, nullptr);
+    if (slots[slot] != nullptr) EXPECT_TRUE(LargeFree(slots[slot]));
+    slots[slot] = p;
+    LargeStats s = GetLargeStats();
+    // Within its bounds at every step: the budget is the configured one
+    // plus at most half the live bytes (and 4 times the configured one).
+    const uint64_t configured = GetConfig().large_cache_bytes;
+    EXPECT_LE(s.cached_bytes, s.budget_bytes);
+    EXPECT_LE(s.budget_bytes, configured + s.live_bytes / 2);
+    EXPECT_LE(s.budget_bytes, (kMaxEarnedFactor + 1) * configured);
+  }
+  return slots;
+}
+
+TEST(LargeAllocTest, BudgetGrowsWithAWorkingSetOfLargeBlocks) {
+  if (GetConfig().large_cache_bytes != 64 * kMiB) {
+    GTEST_SKIP() << "HAKMEM_LARGE_CACHE_BYTES is set";
+  }
+  LargeFlushCache();
+  TestRng rng{42};
+  std::vector<char*> slots(20, nullptr);
+  slots = ReplaceLargeBlocks(&rng, 200, std::move(slots));
+  EXPECT_GT(GetLargeStats().budget_bytes, 64 * kMiB);
+  const uint64_t maps = MapCalls();
+  constexpr int kReplacements = 400;
+  slots = ReplaceLargeBlocks(&rng, kReplacements, std::move(slots));
+  // 229 mappings in 400 replacements with the budget fixed at 64 MiB; about
+  // 10 now, the bound leaves room for other placements.
+  EXPECT_LE(MapCalls() - maps, uint64_t{kReplacements / 10});
+  // The footprint shrinks, the budget with it: with no large block live
+  // the cache holds at most the configured 64 MiB.
+  for (char* p : slots) {
+    ASSERT_TRUE(LargeFree(p));
+    LargeStats s = GetLargeStats();
+    EXPECT_LE(s.cached_bytes, s.budget_bytes);
+    EXPECT_LE(s.budget_bytes, 64 * kMiB + s.live_bytes / 2);
+  }
+  LargeStats s = GetLargeStats();
+  EXPECT_EQ(s.live, 0u);
+  EXPECT_EQ(s.budget_bytes, 64 * kMiB);
+  EXPECT_LE(s.cached_bytes, 64 * kMiB);
+  LargeFlushCache();
+}
+
+// The budget grows only once the cache has given pages back while blocks
+// were live: a program that only allocates, or whose frees fit, keeps the
+// configured one. hak_collect (LargeFlushCache) starts it over.
+TEST(LargeAllocTest, BudgetGrowsOnlyAfterTheCacheOverflowed) {
+  if (GetConfig().large_cache_bytes != 64 * kMiB) {
+    GTEST_SKIP() << "HAKMEM_LARGE_CACHE_BYTES is set";
+  }
+  LargeFlushCache();
+  std::vector<char*> blocks;
+  for (int i = 0; i < 40; ++i) blocks.push_back(Alloc(10 * kMiB));
+  EXPECT_EQ(GetLargeStats().budget_bytes, 64 * kMiB);
+  // 6 blocks (60 MiB) fit the cache, and come back from it.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(LargeFree(blocks[i]));
+    for (int i = 0; i < 6; ++i) blocks[i] = Alloc(10 * kMiB);
+  }
+  EXPECT_EQ(GetLargeStats().budget_bytes, 64 * kMiB);
+  // 10 (100 MiB) do not: 4 or more are unmapped (more when neighbours
+  // merged into a run evicted whole), and mapping them again earns their
+  // size.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(LargeFree(blocks[i]));
+  EXPECT_EQ(GetLargeStats().budget_bytes, 64 * kMiB);
+  for (int i = 0; i < 10; ++i) blocks[i] = Alloc(10 * kMiB);
+  EXPECT_GE(GetLargeStats().budget_bytes, 64 * kMiB + 4 * 10 * kMiB);
+  // Now the 10 blocks come and go without a system call.
+  const uint64_t calls = OsCalls();
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(LargeFree(blocks[i]));
+    for (int i = 0; i < 10; ++i) blocks[i] = Alloc(10 * kMiB);
+  }
+  EXPECT_EQ(OsCalls(), calls);
+  LargeFlushCache();
+  EXPECT_EQ(GetLargeStats().budget_bytes, 64 * kMiB);
+  for (char* p : blocks) ASSERT_TRUE(LargeFree(p));
+  EXPECT_LE(GetLargeStats().cached_bytes, 64 * kMiB);
+  LargeFlushCache();
+}
+
+// HAKMEM_LARGE_CACHE_BYTES=0 caches nothing, however the program reuses
+// (run by :large_alloc_zero_budget_test, which sets it).
+TEST(LargeAllocZeroBudgetTest, NothingIsCachedAndTheBudgetNeverGrows) {
+  if (GetConfig().large_cache_bytes != 0) {
+    GTEST_SKIP() << "needs HAKMEM_LARGE_CACHE_BYTES=0";
+  }
+  TestRng rng{7};
+  std::vector<char*> slots(20, nullptr);
+  ASSERT_TRUE(LargeFree(Alloc(kMiB)));  // the table of live blocks mapped
+  const uint64_t maps = MapCalls();
+  slots = ReplaceLargeBlocks(&rng, 100, std::move(slots));
+  for (char* p : slots) ASSERT_TRUE(LargeFree(p));
+  // A fresh mapping for every block.
+  EXPECT_EQ(MapCalls() - maps, 100u);
+  LargeStats s = GetLargeStats();
+  EXPECT_EQ(s.cached, 0u);
+  EXPECT_EQ(s.budget_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace hakmem::internal
