@@ -2,8 +2,12 @@
 """Runs hakmem's benchmarks side by side with other allocators.
 
 The benchmarks (bench/larson, bench/bench_tiny, bench/random_mixed,
-bench/thread_generations) call plain malloc/free, so one binary measures every allocator: glibc as is, the
-others loaded with LD_PRELOAD. For each case of a profile the allocators
+bench/thread_generations, and the shapes of mimalloc-bench's suite:
+bench/sh6bench, rptest, xmalloc_test, glibc_thread, glibc_simple, cfrac,
+malloc_large) call plain malloc/free, so one binary measures every
+allocator: glibc as is, the others loaded with LD_PRELOAD. bench/git_gc
+times a real program, `git gc --aggressive` of a generated repository,
+with the allocator preloaded into git. For each case of a profile the allocators
 take turns, A B C A B C ..., for --repeats rounds; the table shows each
 median (with the spread of the repeats) and the ratios to mimalloc and
 glibc, then peak RSS, final RSS (once every block is freed: what each
@@ -16,7 +20,10 @@ written to --out (default build/bench/).
 Every run must prove its allocator: the benchmarks print which library
 their malloc comes from and, when hakmem is loaded, how many blocks hakmem
 served. A run labelled hakmem that hakmem did not serve, or one labelled
-otherwise that hakmem did, stops the runner with an error.
+otherwise that hakmem did, stops the runner with an error. A case that
+measures another program (git_gc: git) must say that its proof is about
+that program, and under hakmem that the program's processes reported
+hakmem's statistics.
 
   tools/bench_runner.py quick                 # ~1-2 minutes
   tools/bench_runner.py tput --repeats=7
@@ -81,7 +88,9 @@ ALLOCATORS: Dict[str, Allocator] = {
                                  OPT + ("--config=nodetect",)),
 }
 DEFAULT_ALLOCATORS = ("glibc", "hakmem", "mimalloc", "jemalloc", "tcmalloc")
-BENCH_BINARIES = ("larson", "bench_tiny", "random_mixed", "thread_generations")
+BENCH_BINARIES = ("larson", "bench_tiny", "random_mixed", "thread_generations",
+                  "sh6bench", "rptest", "xmalloc_test", "glibc_thread",
+                  "glibc_simple", "cfrac", "malloc_large", "git_gc")
 HAKMEM = "hakmem"
 
 
@@ -100,6 +109,11 @@ class Case:
     target: Optional[str] = None
     # The x value of a sweep (thread count).
     x: Optional[int] = None
+    # The program the case measures when it is not the binary itself
+    # (bench/git_gc starts git): its runs must name it (`measured_program`),
+    # and under hakmem its processes must have reported hakmem's statistics
+    # (`hakmem_processes`).
+    program: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -173,15 +187,36 @@ def profiles(max_threads: int) -> Dict[str, Profile]:
                       "--max=65536", "--fill=1")),
             )),
         "peer": Profile(
-            "the shapes of the standard allocator benchmarks that ours "
-            "missed: generations of threads that come and go, handing "
-            "blocks to their successors (mstress's shape; peak RSS over "
-            "400 generations)",
+            "the shapes of mimalloc-bench's suite, each written from its "
+            "description (bench/*.cc say how), and a real program: "
+            "sh6bench, rptest, xmalloc-test, mstress (thread_generations: "
+            "generations of threads that come and go), glibc's "
+            "bench-malloc-thread and -simple, cfrac, malloc-large, and "
+            "`git gc --aggressive` of a generated repository",
             repeats=3,
             cases=(
+                Case("sh6bench 2T", "sh6bench",
+                     ("--threads=2", "--passes=5000"), target="time"),
+                Case("rptest 2T", "rptest",
+                     ("--threads=2", "--loops=40000"), target="throughput"),
+                Case("xmalloc_test 2T", "xmalloc_test",
+                     ("--workers=1", "--batches=5000"), target="throughput"),
                 Case("thread_generations 2T", "thread_generations",
                      ("--threads=2", "--generations=400",
                       "--checkpoints=100,400"), target="throughput"),
+                Case("glibc_thread 2T", "glibc_thread",
+                     ("--threads=2", "--iterations=40000000"),
+                     target="throughput"),
+                Case("glibc_simple", "glibc_simple", ("--pairs=2000000",),
+                     metrics=("glibc_simple",), target="time"),
+                Case("cfrac", "cfrac", ("--iterations=1000000",),
+                     target="time"),
+                Case("malloc_large", "malloc_large", ("--replacements=400",),
+                     target="time"),
+                Case("git gc --aggressive", "git_gc",
+                     ("--commits=5000", "--files=200"),
+                     metrics=("git_gc", "git_gc_cpu"), target="time",
+                     program="git"),
             )),
         "threads": Profile(
             f"larson 8-1000 B over 1..{max_threads} threads",
@@ -204,10 +239,13 @@ class WrongAllocator(Exception):
 class Run:
     results: Dict[str, Tuple[float, str]] = field(default_factory=dict)
     peak_rss_kib: int = 0
-    final_rss_kib: int = 0
+    # None when the binary reports none (a program that has exited).
+    final_rss_kib: Optional[int] = 0
     minor_faults: int = 0
     malloc_from: str = ""
     hakmem_blocks_served: Optional[int] = None
+    measured_program: str = ""
+    hakmem_processes: Optional[int] = None
     seconds: float = 0.0
 
 
@@ -224,18 +262,38 @@ def parse_run(stdout: str) -> Run:
         elif key == "peak_rss_kib":
             run.peak_rss_kib = int(values[0])
         elif key == "final_rss_kib":
-            run.final_rss_kib = int(values[0])
+            run.final_rss_kib = (None if values[0] == "absent"
+                                 else int(values[0]))
         elif key == "minor_faults":
             run.minor_faults = int(values[0])
         elif key == "malloc_from":
             run.malloc_from = values[0]
         elif key == "hakmem_blocks_served" and values[0] != "absent":
             run.hakmem_blocks_served = int(values[0])
+        elif key == "measured_program":
+            run.measured_program = values[0]
+        elif key == "hakmem_processes":
+            run.hakmem_processes = int(values[0])
     return run
 
 
-def check_allocator(allocator: str, library: Optional[str], run: Run) -> None:
-    """Raises WrongAllocator unless `run` was served by `allocator`."""
+def check_allocator(allocator: str, library: Optional[str], run: Run,
+                    program: Optional[str] = None) -> None:
+    """Raises WrongAllocator unless `run` was served by `allocator`; with
+    `program`, unless the proof is about that program (see Case.program)."""
+    if program is not None:
+        if run.measured_program != program:
+            raise WrongAllocator(
+                f"run labelled {allocator} reports on "
+                f"{run.measured_program or 'itself'}, not on {program}")
+        if ALLOCATORS[allocator].is_hakmem and not run.hakmem_processes:
+            raise WrongAllocator(
+                f"run labelled {allocator}: no process of {program} "
+                f"reported hakmem's statistics")
+    elif run.measured_program:
+        raise WrongAllocator(
+            f"run labelled {allocator} reports on {run.measured_program}, "
+            f"which its case does not measure")
     if ALLOCATORS[allocator].is_hakmem:
         if not run.hakmem_blocks_served:
             stats = ("absent" if run.hakmem_blocks_served is None
@@ -275,7 +333,7 @@ def run_once(binary: Path, case: Case, allocator: str,
     run.seconds = seconds
     if not run.results:
         raise RuntimeError(f"{case.label} under {allocator} printed no result")
-    check_allocator(allocator, library, run)
+    check_allocator(allocator, library, run, case.program)
     return run
 
 
@@ -391,12 +449,16 @@ def run_profile(profile: Profile, allocators: Sequence[str],
                       f"{name} {format_value(value, unit)} "
                       f"{display_unit(unit)}"
                       f"  rss peak {run.peak_rss_kib / 1024:.1f}"
-                      f" final {run.final_rss_kib / 1024:.1f} MiB"
+                      f" final {format_kib(run.final_rss_kib)} MiB"
                       f"  ({run.seconds:.1f} s)", file=sys.stderr, flush=True)
     return runs
 
 
 # ------------------------------------------------------------------- tables
+
+def format_kib(kib: Optional[int]) -> str:
+    return "n/a" if kib is None else f"{kib / 1024:.1f}"
+
 
 def display_unit(unit: str) -> str:
     return "M ops/s" if unit == "ops/s" else unit
@@ -468,11 +530,14 @@ def speed_rows(profile: Profile, runs) -> List[Row]:
 
 
 def rss_rows(profile: Profile, runs, kib: str) -> List[Row]:
-    """RSS in MiB from the Run field `kib` (peak_rss_kib, final_rss_kib)."""
+    """RSS in MiB from the Run field `kib` (peak_rss_kib, final_rss_kib);
+    no row for a case whose runs report none."""
     return [Row(case.label, "MiB", {
         a: [getattr(r, kib) / 1024 for r in rs]
         for a, rs in runs[case.label].items()}, case)
-        for case in profile.cases]
+        for case in profile.cases
+        if all(getattr(r, kib) is not None
+               for rs in runs[case.label].values() for r in rs)]
 
 
 def fault_rows(profile: Profile, runs) -> List[Row]:

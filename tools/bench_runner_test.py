@@ -22,6 +22,16 @@ def report(malloc_from=LIBC, served="absent", value="2.5e+07"):
             f"malloc_from {malloc_from}\nhakmem_blocks_served {served}\n")
 
 
+def program_report(malloc_from=LIBC, served="absent", processes=0,
+                   program="git"):
+    """What bench/git_gc prints: about the program it ran, not itself."""
+    return (f"result git_gc 2.5 s\nresult git_gc_cpu 3.5 s\n"
+            f"peak_rss_kib 60000\nfinal_rss_kib absent\nminor_faults 9\n"
+            f"measured_program {program}\nmalloc_from {malloc_from}\n"
+            f"hakmem_processes {processes}\n"
+            f"hakmem_blocks_served {served}\n")
+
+
 def row(label, unit, target, values):
     case = runner.Case(label, "larson", (), target=target)
     return runner.Row(label, unit, values, case)
@@ -40,6 +50,13 @@ class ParseRunTest(unittest.TestCase):
 
     def test_absent_hakmem_is_none(self):
         self.assertIsNone(runner.parse_run(report()).hakmem_blocks_served)
+
+    def test_a_program_that_has_exited_has_no_final_rss(self):
+        run = runner.parse_run(program_report(HAKMEM_SO, "5000", 8))
+        self.assertIsNone(run.final_rss_kib)
+        self.assertEqual(run.measured_program, "git")
+        self.assertEqual(run.hakmem_processes, 8)
+        self.assertEqual(run.results["git_gc_cpu"], (3.5, "s"))
 
 
 class BundleTest(unittest.TestCase):
@@ -103,11 +120,54 @@ class CheckAllocatorTest(unittest.TestCase):
         with self.assertRaisesRegex(runner.WrongAllocator, "hakmem loaded"):
             self.check("glibc", None, report(LIBC, "10"))
 
+    def test_a_program_case_needs_a_report_about_the_program(self):
+        check = runner.check_allocator
+        check("glibc", None, runner.parse_run(program_report()), "git")
+        check("hakmem", HAKMEM_SO,
+              runner.parse_run(program_report(HAKMEM_SO, "5000", 8)), "git")
+        # The wrapper's own report proves nothing about git.
+        with self.assertRaisesRegex(runner.WrongAllocator, "itself"):
+            check("glibc", None, runner.parse_run(report()), "git")
+        with self.assertRaisesRegex(runner.WrongAllocator, "not on git"):
+            check("glibc", None,
+                  runner.parse_run(program_report(program="sqlite3")), "git")
+        with self.assertRaisesRegex(runner.WrongAllocator, "no process"):
+            check("hakmem", HAKMEM_SO,
+                  runner.parse_run(program_report(HAKMEM_SO, "5000", 0)),
+                  "git")
+        # Nor the other way round: a benchmark's case takes no report about
+        # another program.
+        with self.assertRaisesRegex(runner.WrongAllocator, "does not"):
+            check("glibc", None, runner.parse_run(program_report()))
+
     def test_malloc_must_come_from_the_preloaded_library(self):
         with self.assertRaisesRegex(runner.WrongAllocator, "libc.so.6"):
             self.check("mimalloc", MIMALLOC, report(LIBC))
         with self.assertRaisesRegex(runner.WrongAllocator, "mimalloc"):
             self.check("glibc", None, report(MIMALLOC))
+
+
+class ProfilesTest(unittest.TestCase):
+
+    def test_every_case_runs_a_benchmark_the_runner_builds(self):
+        for name, profile in runner.profiles(4).items():
+            for case in profile.cases:
+                self.assertIn(case.binary, runner.BENCH_BINARIES,
+                              f"{name}: {case.label}")
+                self.assertIn(case.target, (None, "time", "throughput"))
+
+    def test_peer_runs_every_shape_of_the_suite(self):
+        peer = runner.profiles(4)["peer"]
+        self.assertEqual(
+            [c.binary for c in peer.cases],
+            ["sh6bench", "rptest", "xmalloc_test", "thread_generations",
+             "glibc_thread", "glibc_simple", "cfrac", "malloc_large",
+             "git_gc"])
+        self.assertEqual(len({c.label for c in peer.cases}),
+                         len(peer.cases))
+        git = peer.cases[-1]
+        self.assertEqual(git.program, "git")
+        self.assertTrue(all(c.program is None for c in peer.cases[:-1]))
 
 
 class TablesTest(unittest.TestCase):
@@ -135,6 +195,22 @@ class TablesTest(unittest.TestCase):
         self.assertIn("30.00 ±33%", medians)
         ratios = runner.ratio_table([speed], ["hakmem"], ["mimalloc"])
         self.assertIn("1.00x", ratios)
+
+    def test_no_final_rss_row_for_a_program_that_has_exited(self):
+        git = runner.Case("git gc", "git_gc", (), program="git")
+        larson = runner.larson(2)
+        profile = runner.Profile("", 1, (larson, git))
+        with_final = runner.parse_run(report())
+        without = runner.parse_run(program_report())
+        runs = {"larson 2T": {"glibc": [with_final]},
+                "git gc": {"glibc": [without]}}
+        self.assertEqual(
+            [r.label for r in runner.rss_rows(profile, runs, "peak_rss_kib")],
+            ["larson 2T", "git gc"])
+        self.assertEqual(
+            [r.label for r in runner.rss_rows(profile, runs, "final_rss_kib")],
+            ["larson 2T"])
+        self.assertEqual(runner.format_kib(None), "n/a")
 
     def test_ratios_pair_runs_of_one_round(self):
         # hakmem is half as fast in two rounds of three; the load changed
@@ -168,7 +244,7 @@ class ChartTest(unittest.TestCase):
 
     def test_bars_and_lines_are_well_formed_svg(self):
         allocators = ["hakmem", "mimalloc"]
-        for name in ("quick", "threads"):
+        for name in ("quick", "threads", "peer"):
             profile = runner.profiles(4)[name]
             speed = [runner.Row(c.label, "ops/s",
                                 {"hakmem": [2e7], "mimalloc": [1e7]}, c,
