@@ -54,9 +54,6 @@ size_t LiveBlockSize(const void* p) {
   return size;
 }
 
-size_t PageRound(size_t size) {
-  return (size + kPageSize - 1) & ~(kPageSize - 1);
-}
 
 // Locks are taken in one order (heap, spans, large) before fork and
 // released in both processes after it, so a fork while another thread holds

@@ -24,7 +24,8 @@ namespace {
 // Full spans examined per refill before taking a new span. Remote frees
 // land in full spans without telling the owner; visiting a few per refill,
 // in rotation, finds them while keeping every refill O(1). In a steady state
-// this bounds the free space stranded in full spans to about 1/kFullScan of
+// this bounds the free space stranded in full spans to about
+// 1/kFullSpansScanned of
 // the class's memory before refills start finding it.
 constexpr int kFullSpansScanned = 8;
 

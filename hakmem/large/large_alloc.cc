@@ -123,9 +123,6 @@ struct LargeState {
 };
 ABSL_CONST_INIT LargeState g_large;
 
-size_t PageRound(size_t size) {
-  return (size + kPageSize - 1) & ~(kPageSize - 1);
-}
 
 // The cache holds runs of whole pages that are still mapped (and resident
 // where they were touched), at most HAKMEM_LARGE_CACHE_BYTES together.

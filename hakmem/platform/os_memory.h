@@ -10,6 +10,12 @@ namespace hakmem::internal {
 
 inline constexpr size_t kPageSize = 4096;
 
+// `size` rounded up to a multiple of kPageSize (wraps to 0 past SIZE_MAX:
+// callers that take any size compare the result with the size).
+inline constexpr size_t PageRound(size_t size) {
+  return (size + kPageSize - 1) & ~(kPageSize - 1);
+}
+
 // Maps `size` bytes (a multiple of kPageSize) of zeroed, read-write memory
 // whose address is a multiple of `alignment` (a power of two >= kPageSize).
 // Over-maps by `alignment` and trims the excess; pages are never touched or

@@ -7,7 +7,7 @@
 //
 // Every class size is a multiple of 16 (malloc's alignment guarantee), at
 // least 16 (room for the free-list link and the free key, see
-// heap/free_block.h), and every power of two from 16 to 256 KiB is a class,
+// superslab/free_block.h), and every power of two from 16 to 256 KiB is a class,
 // which is what aligned allocation relies on.
 #ifndef HAKMEM_SIZE_CLASS_SIZE_CLASS_H_
 #define HAKMEM_SIZE_CLASS_SIZE_CLASS_H_
