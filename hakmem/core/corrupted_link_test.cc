@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
+#include "hakmem/error/error_log_for_tests.h"
 #include "hakmem/error/memory_error.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/superslab/free_block.h"
@@ -21,18 +22,6 @@ namespace {
 // sample is a block outside every SuperSlab). Set before the
 // configuration is read.
 [[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
-
-class ErrorLog {
- public:
-  ErrorLog() { SetMemoryErrorHandler(&ErrorLog::Record, this); }
-  ~ErrorLog() { SetMemoryErrorHandler(nullptr, nullptr); }
-  std::vector<MemoryError> errors;
-
- private:
-  static void Record(const MemoryErrorReport& report, void* self) {
-    static_cast<ErrorLog*>(self)->errors.push_back(report.error);
-  }
-};
 
 alignas(64) int g_global_target[64];
 

@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
+#include "hakmem/error/error_log_for_tests.h"
 #include "hakmem/error/memory_error.h"
 #include "hakmem/guard/guarded_pool.h"
 
@@ -20,18 +21,6 @@ namespace {
 
 // Before anything reads the configuration (it is read once).
 [[maybe_unused]] const bool kGuardRateSet = setenv("HAKMEM_GUARD_RATE", "1", 1) == 0;
-
-class ErrorLog {
- public:
-  ErrorLog() { SetMemoryErrorHandler(&ErrorLog::Record, this); }
-  ~ErrorLog() { SetMemoryErrorHandler(nullptr, nullptr); }
-  std::vector<MemoryError> errors;
-
- private:
-  static void Record(const MemoryErrorReport& report, void* self) {
-    static_cast<ErrorLog*>(self)->errors.push_back(report.error);
-  }
-};
 
 uintptr_t PageEnd(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) | 4095) + 1;

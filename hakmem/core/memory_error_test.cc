@@ -8,6 +8,7 @@
 #include "absl/base/attributes.h"
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
+#include "hakmem/error/error_log_for_tests.h"
 #include "hakmem/error/memory_error.h"
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
@@ -173,20 +174,6 @@ TEST_F(MemoryErrorDeathTest, ReportPolicyPrintsTheStackAndGoesOn) {
       ::testing::ExitedWithCode(7), kDoubleFreeWithStack);
   unsetenv("HAKMEM_ON_ERROR");
 }
-
-// Records reported errors instead of aborting; the erring operations then
-// do nothing.
-class ErrorLog {
- public:
-  ErrorLog() { SetMemoryErrorHandler(&ErrorLog::Record, this); }
-  ~ErrorLog() { SetMemoryErrorHandler(nullptr, nullptr); }
-  std::vector<MemoryError> errors;
-
- private:
-  static void Record(const MemoryErrorReport& report, void* self) {
-    static_cast<ErrorLog*>(self)->errors.push_back(report.error);
-  }
-};
 
 TEST(MemoryErrorTest, FreeAgainAfterTheSlabWasReusedByAnotherClass) {
   ErrorLog log;

@@ -74,35 +74,8 @@ struct SlotMeta {
 
 inline constexpr size_t kGuardPoolBytes = (2 * kGuardSlots + 1) * kPageSize;
 
-// The pool lock: SpinLock's protocol, with a TryLock for the fault handler.
-class GuardLock {
- public:
-  constexpr GuardLock() = default;
-  GuardLock(const GuardLock&) = delete;
-  GuardLock& operator=(const GuardLock&) = delete;
-
-  void Lock() {
-    while (locked_.exchange(true, std::memory_order_acquire)) {
-      int spins = 0;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (++spins < 64) {
-          CpuRelax();
-        } else {
-          sched_yield();  // the holder may be descheduled (2-core machines)
-        }
-      }
-    }
-  }
-  bool TryLock() {
-    return !locked_.load(std::memory_order_relaxed) &&
-           !locked_.exchange(true, std::memory_order_acquire);
-  }
-  void Unlock() { locked_.store(false, std::memory_order_release); }
-
- private:
-  std::atomic<bool> locked_{false};
-};
-extern GuardLock g_guard_lock;
+// The pool lock (the fault handler only tries it).
+extern SpinLock g_guard_lock;
 
 class GuardLockHolder {
  public:

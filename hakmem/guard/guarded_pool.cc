@@ -17,7 +17,7 @@ namespace hakmem::internal {
 
 ABSL_CONST_INIT GuardPoolRange g_guard_pool_range;
 ABSL_CONST_INIT std::atomic<SlotMeta*> g_guard_slot_meta{nullptr};
-ABSL_CONST_INIT GuardLock g_guard_lock;
+ABSL_CONST_INIT SpinLock g_guard_lock;
 
 namespace {
 

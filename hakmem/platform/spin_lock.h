@@ -36,6 +36,11 @@ class SpinLock {
       }
     }
   }
+  // For a fault handler, which must not wait on a holder it interrupted.
+  bool TryLock() {
+    return !locked_.load(std::memory_order_relaxed) &&
+           !locked_.exchange(true, std::memory_order_acquire);
+  }
   void Unlock() { locked_.store(false, std::memory_order_release); }
 
  private:
