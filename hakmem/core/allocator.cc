@@ -43,7 +43,8 @@ size_t LiveBlockSize(const void* p) {
   if (InGuardedPool(p)) {
     size_t size = GuardedUsableSize(p);
     if (ABSL_PREDICT_FALSE(size == 0)) {
-      ReportMemoryError(MemoryError::kInvalidPointer, p, "guarded", -1);
+      ReportMemoryError(MemoryError::kInvalidPointer, p, "guarded",
+                        GuardedSlotClass(p));
     }
     return size;
   }

@@ -221,8 +221,8 @@ bool Diagnose(uintptr_t base, const SlotMeta* meta, uintptr_t a,
     if (s < 0 || s >= static_cast<long>(kGuardSlots)) continue;
     SlotState state = meta[s].state.load(std::memory_order_acquire);
     if (state != SlotState::kLive && state != SlotState::kFreed) continue;
-    uintptr_t block = meta[s].block;
-    uintptr_t end = block + meta[s].length;
+    uintptr_t block = LoadField(meta[s].block);
+    uintptr_t end = block + LoadField(meta[s].length);
     MemoryError error;
     uintptr_t distance;
     if (a >= end) {
@@ -258,17 +258,15 @@ struct SlotRecord {
 };
 
 void CopyRecord(const SlotMeta& m, SlotRecord* r) {
-  r->size_class = m.size_class;
-  r->block = m.block;
-  r->size = m.size;
-  r->alloc_thread = m.alloc_thread;
-  r->free_thread = m.free_thread;
-  r->alloc_frames_count = m.alloc_frames_count;
-  r->free_frames_count = m.free_frames_count;
-  std::memcpy(r->alloc_frames, m.alloc_frames,
-              sizeof(uintptr_t) * kMaxStackFrames);
-  std::memcpy(r->free_frames, m.free_frames,
-              sizeof(uintptr_t) * kMaxStackFrames);
+  r->size_class = LoadField(m.size_class);
+  r->block = LoadField(m.block);
+  r->size = LoadField(m.size);
+  r->alloc_thread = LoadField(m.alloc_thread);
+  r->free_thread = LoadField(m.free_thread);
+  r->alloc_frames_count = LoadField(m.alloc_frames_count);
+  r->free_frames_count = LoadField(m.free_frames_count);
+  LoadFrames(r->alloc_frames, m.alloc_frames, kMaxStackFrames);
+  LoadFrames(r->free_frames, m.free_frames, kMaxStackFrames);
 }
 
 // The pool lock, with a bounded wait: its holders keep it for a few

@@ -74,6 +74,25 @@ struct SlotMeta {
 
 inline constexpr size_t kGuardPoolBytes = (2 * kGuardSlots + 1) * kPageSize;
 
+// The record fields of a SlotMeta are written under the pool lock, and
+// read by a fault handler that may not get the lock (LockForFault's
+// bounded wait): word by word, relaxed, so that such a read may mix two
+// records (as documented) but is never a data race.
+template <typename T>
+inline void StoreField(T& field, T value) {
+  __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+template <typename T>
+inline T LoadField(const T& field) {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+inline void StoreFrames(uintptr_t* to, const uintptr_t* from, int n) {
+  for (int i = 0; i < n; ++i) StoreField(to[i], from[i]);
+}
+inline void LoadFrames(uintptr_t* to, const uintptr_t* from, int n) {
+  for (int i = 0; i < n; ++i) to[i] = LoadField(from[i]);
+}
+
 // The pool lock (the fault handler only tries it).
 extern SpinLock g_guard_lock;
 

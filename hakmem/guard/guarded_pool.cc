@@ -157,15 +157,15 @@ void* GuardedAlloc(size_t size, size_t alignment, int size_class) {
   uintptr_t start = g_pool.align_start ? page : page + kPageSize - length;
 
   SlotState previous = m.state.load(std::memory_order_relaxed);
-  m.block = start;
-  m.size = size;
-  m.length = length;
-  m.size_class = size_class;
-  m.alloc_thread = thread;
-  m.alloc_frames_count = count;
-  std::memcpy(m.alloc_frames, frames, sizeof(uintptr_t) * count);
-  m.free_thread = 0;
-  m.free_frames_count = 0;
+  StoreField(m.block, start);
+  StoreField(m.size, size);
+  StoreField(m.length, length);
+  StoreField(m.size_class, size_class);
+  StoreField(m.alloc_thread, thread);
+  StoreField(m.alloc_frames_count, count);
+  StoreFrames(m.alloc_frames, frames, count);
+  StoreField(m.free_thread, uint32_t{0});
+  StoreField(m.free_frames_count, 0);
   // seq_cst, then the load of `stepping`: a fault handler that opened this
   // page for one instruction (a reported use after free, or an overflow
   // into a never-used slot) either sees the slot live and gives up its
@@ -220,9 +220,9 @@ void GuardedFree(void* p) {
       SlotMeta& m = g_pool.meta[s];
       state = m.state.load(std::memory_order_relaxed);
       if (state == SlotState::kLive && m.block == a) {
-        m.free_thread = thread;
-        m.free_frames_count = count;
-        std::memcpy(m.free_frames, frames, sizeof(uintptr_t) * count);
+        StoreField(m.free_thread, thread);
+        StoreField(m.free_frames_count, count);
+        StoreFrames(m.free_frames, frames, count);
         m.state.store(SlotState::kFreed, std::memory_order_release);
         void* page = reinterpret_cast<void*>(GuardDataPage(g_pool.base, s));
         // Any later access faults. (Should the kernel refuse, out of VMAs,
@@ -301,6 +301,19 @@ size_t GuardedUsableSize(const void* p) {
     return 0;
   }
   return m.length;
+}
+
+int GuardedSlotClass(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  GuardLockHolder hold;
+  if (g_pool.base == 0 || !InGuardedPool(p)) return -1;
+  long s = SlotOf(a);
+  if (s < 0) return -1;
+  const SlotMeta& m = g_pool.meta[s];
+  if (m.state.load(std::memory_order_relaxed) == SlotState::kNeverUsed) {
+    return -1;
+  }
+  return m.size_class;
 }
 
 int GuardedSizeClass(const void* p) {

@@ -124,6 +124,10 @@ size_t GuardedUsableSize(const void* p);
 // not a live block's start.
 int GuardedSizeClass(const void* p);
 
+// The size class of the block the slot holding `p` holds or last held (for
+// reports about p), or -1: a guard page, a never-used slot.
+int GuardedSlotClass(const void* p);
+
 // For the allocator's pthread_atfork handlers: Prepare takes the pool lock
 // so that no other thread holds it across fork, Parent and Child release
 // it. The child inherits the pool (a private mapping) and the handler.
