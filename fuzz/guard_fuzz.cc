@@ -834,7 +834,8 @@ void StaleUse(Model& m, ByteReader& in) {
   const Freed f = m.freed()[sel % m.freed().size()];
   const PageRecord* r = m.PageOf(f.p);
   if (r->live && r->p == f.p) return;  // a live block's start again
-  Expected e{HAK_ERROR_INVALID_POINTER, f.p, -1};
+  // The report names the class of the block the slot holds or last held.
+  Expected e{HAK_ERROR_INVALID_POINTER, f.p, r->cls};
   {
     Window window;
     if (which & 1) {
