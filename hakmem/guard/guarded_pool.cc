@@ -289,45 +289,49 @@ void GuardedFree(void* p) {
                             stacks, num_stacks);
 }
 
+namespace {
+
+// The metadata of the slot whose data page holds `p`, or nullptr (no pool,
+// outside it, a guard page). Lock held.
+const SlotMeta* SlotMetaLocked(const void* p) {
+  if (g_pool.base == 0 || !InGuardedPool(p)) return nullptr;
+  long s = SlotOf(reinterpret_cast<uintptr_t>(p));
+  return s < 0 ? nullptr : &g_pool.meta[s];
+}
+
+// The slot's metadata if `p` is its live block's start, else nullptr.
+const SlotMeta* LiveBlockLocked(const void* p) {
+  const SlotMeta* m = SlotMetaLocked(p);
+  return m != nullptr &&
+                 m->state.load(std::memory_order_relaxed) ==
+                     SlotState::kLive &&
+                 m->block == reinterpret_cast<uintptr_t>(p)
+             ? m
+             : nullptr;
+}
+
+}  // namespace
+
 size_t GuardedUsableSize(const void* p) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
   GuardLockHolder hold;
-  if (g_pool.base == 0 || !InGuardedPool(p)) return 0;
-  long s = SlotOf(a);
-  if (s < 0) return 0;
-  const SlotMeta& m = g_pool.meta[s];
-  if (m.state.load(std::memory_order_relaxed) != SlotState::kLive ||
-      m.block != a) {
-    return 0;
-  }
-  return m.length;
+  const SlotMeta* m = LiveBlockLocked(p);
+  return m == nullptr ? 0 : m->length;
 }
 
 int GuardedSlotClass(const void* p) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
   GuardLockHolder hold;
-  if (g_pool.base == 0 || !InGuardedPool(p)) return -1;
-  long s = SlotOf(a);
-  if (s < 0) return -1;
-  const SlotMeta& m = g_pool.meta[s];
-  if (m.state.load(std::memory_order_relaxed) == SlotState::kNeverUsed) {
-    return -1;
-  }
-  return m.size_class;
+  const SlotMeta* m = SlotMetaLocked(p);
+  return m == nullptr ||
+                 m->state.load(std::memory_order_relaxed) ==
+                     SlotState::kNeverUsed
+             ? -1
+             : m->size_class;
 }
 
 int GuardedSizeClass(const void* p) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(p);
   GuardLockHolder hold;
-  if (g_pool.base == 0 || !InGuardedPool(p)) return -1;
-  long s = SlotOf(a);
-  if (s < 0) return -1;
-  const SlotMeta& m = g_pool.meta[s];
-  if (m.state.load(std::memory_order_relaxed) != SlotState::kLive ||
-      m.block != a) {
-    return -1;
-  }
-  return m.size_class;
+  const SlotMeta* m = LiveBlockLocked(p);
+  return m == nullptr ? -1 : m->size_class;
 }
 
 void GuardForkPrepare() { g_guard_lock.Lock(); }
