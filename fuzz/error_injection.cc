@@ -125,9 +125,9 @@ char* ForeignPointer(uint8_t source, uint32_t offset, char (&stack)[64],
 }
 
 void WriteCorruption(void* p, uint8_t mode, uint64_t value, void* other) {
-  // Each mode leaves a state that hakmem's pop check must catch: the key
-  // word changed, or a link word whose decoding is not 16-byte aligned (the
-  // key is odd, so an even link word decodes to an odd address).
+  // Each mode leaves a state that hakmem's pop check must catch: a key
+  // word that no longer seals the link (superslab/free_block.h), whether
+  // the key word, the link or both changed.
   uint64_t words[2];
   std::memcpy(words, p, sizeof(words));
   switch (mode % 5) {
@@ -148,6 +148,9 @@ void WriteCorruption(void* p, uint8_t mode, uint64_t value, void* other) {
       words[1] ^= value | 1;
       break;
   }
+  // A link stored plainly can be the very value written (nullptr, or the
+  // pointer to the next free block): then change it after all.
+  if (std::memcmp(words, p, sizeof(words)) == 0) words[0] ^= 16;
   std::memcpy(p, words, sizeof(words));
 }
 

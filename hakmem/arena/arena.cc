@@ -28,7 +28,7 @@ FreeBlock* TakeOne(SlabMeta* m) {
   if (b != nullptr) {
     FreeBlock* next;
     if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
-      ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/false), b,
+      ReportMemoryError(BrokenLinkError(b), b,
                         "arena", m->size_class);
       m->free_list = nullptr;  // leak the rest of the list
       m->free_count = 0;
@@ -94,7 +94,7 @@ void* Arena::AllocFromSpans(unsigned cls) {
     if (SlabMeta* m = current_[cls]) {
       if (FreeBlock* b = TakeOne(m)) {
         AsanUnpoison(b, m->block_size);
-        b->key = 0;  // live blocks never hold their free key
+        MarkLive(b);
         return b;
       }
       others_[cls].PushBack(m);
@@ -137,11 +137,10 @@ void Arena::Free(void* p) {
     }
     auto* b = static_cast<FreeBlock*>(p);
     uint64_t key = FreeKey(b);
-    if (b->key == key) {
+    if (HoldsFreeKeyWord(b, key, g_link_multiplier)) {
       ReportMemoryError(MemoryError::kDoubleFree, p, "arena", m->size_class);
       return;
     }
-    b->key = key;
     AsanPoison(b + 1, m->block_size - sizeof(FreeBlock));
     PushOnSpanFreeList(m, b, key);
     return;

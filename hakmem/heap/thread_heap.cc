@@ -70,8 +70,9 @@ void TearDownThreadHeap(void*);
 void SetUpProcess() {
   SpinLockHolder hold(g_process.lock);
   if (g_process.ready.load(std::memory_order_relaxed)) return;
-  g_free_key_secret = ComputeProcessSecret();
-  ChunkMapInit();
+  ProcessSecrets secrets = ComputeProcessSecrets();
+  g_free_key_secret = secrets.free_key;
+  g_link_multiplier = secrets.link_multiplier;
   if (GetConfig().guard_rate != 0) ReserveGuardedPool();
   if (pthread_key_create(&g_process.exit_key, TearDownThreadHeap) != 0) {
     FatalError("pthread_key_create failed: cannot track thread exit");
@@ -150,9 +151,10 @@ void* SampleGuarded(ThreadHeap& heap, unsigned cls, size_t size,
 void SetUpThreadHeap(ThreadHeap& heap) {
   heap.token = NewOwnerToken();
   heap.free_key_secret = g_free_key_secret;
+  heap.link_multiplier = g_link_multiplier;
   if (uint32_t rate = GetConfig().guard_rate) {
-    heap.guard_random = (heap.token * 0x9E3779B97F4A7C15ull) ^
-                        g_free_key_secret | 1;
+    heap.guard_random =
+        ((heap.token * 0x9E3779B97F4A7C15ull) ^ g_free_key_secret) | 1;
     heap.guard_countdown = DrawGuardCountdown(heap, rate);
   }
   for (unsigned cls = 0; cls < kNumClasses; ++cls) ResetEmptyCache(heap, cls);
@@ -192,7 +194,7 @@ const char* TierOf(unsigned cls) {
 // write into it after it was freed, or a free that raced another thread's
 // free of it (BrokenLinkError).
 void ReportCorrupted(const FreeBlock* b, unsigned cls) {
-  ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/false), b,
+  ReportMemoryError(BrokenLinkError(b), b,
                     TierOf(cls), static_cast<int>(cls));
 }
 
@@ -227,7 +229,7 @@ uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin bin) {
   }
   if (n != 0) {
     bin.head = m->free_list;
-    SetEncodedLink(last, nullptr, FreeKey(last));
+    SetOwnerListLink(last, nullptr, FreeKey(last));
   }
   m->free_list = b;
   m->free_count -= n;
@@ -266,9 +268,7 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
                           reinterpret_cast<char*>(b) + m->block_size)
                     : nullptr;
       AsanUnpoison(b, sizeof(FreeBlock));
-      uint64_t key = FreeKey(b);
-      SetEncodedLink(b, next, key);
-      b->key = key;
+      SetOwnerListLink(b, next, FreeKey(b));
       b = next;
     }
     SetCarved(m, carved + n);
@@ -285,7 +285,7 @@ FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
   FreeBlock* b = bin.head;
   if (b == nullptr) return nullptr;
   FreeBlock* next;
-  if (!DecodeIntactLink(b, &next) || !IsFollowableLink(next)) {
+  if (!DecodeIntactLink(b, &next)) {
     ReportCorrupted(b, cls);
     bin.head = nullptr;
     bin.set_count(0);
@@ -505,7 +505,7 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
               heap.guard_countdown > n ? heap.guard_countdown - n : 1;
         }
         if (FreeBlock* block = PopChecked(bin, cls)) {
-          block->key = 0;
+          MarkLive(block);
           AsanUnpoison(block, ClassBlockSize(cls));
           // Past the last destructor round nothing would give this
           // thread's spans back: do it now, keeping only the block.
@@ -564,11 +564,22 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(block);
   // Atomic, so that of two threads freeing the same block at once exactly
-  // one succeeds and the other is reported before pushing it again.
-  if (kDetection &&
-      __atomic_exchange_n(&block->key, key, __ATOMIC_RELAXED) == key) {
-    ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
-    return;
+  // one takes it (its key word becomes the free key) and the other is
+  // reported before pushing it again. A block found free (on any list) is
+  // reported and left as it is.
+  if (kDetection) {
+    uint64_t seen = __atomic_load_n(&block->key, __ATOMIC_RELAXED);
+    for (;;) {
+      uintptr_t link = __atomic_load_n(&block->link, __ATOMIC_RELAXED);
+      if (seen == key || seen == OwnerListKey(key, link, g_link_multiplier)) {
+        ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
+        return;
+      }
+      if (__atomic_compare_exchange_n(&block->key, &seen, key, /*weak=*/false,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        break;
+      }
+    }
   }
   AsanPoison(block + 1, span->block_size - sizeof(FreeBlock));
   uint64_t owner = span->owner.load(std::memory_order_relaxed);

@@ -69,10 +69,12 @@ struct ThreadHeap {
   uint32_t cache_room[kNumClasses];
   uint32_t cache_capacity[kNumClasses];  // from HAKMEM_TCACHE_BYTES
   uint64_t token;  // owner token of this thread's spans; 0 = not set up
-  // g_free_key_secret, copied when the heap is set up: the fast paths read
-  // it with one %fs-relative load, where the global costs two in a shared
+  // g_free_key_secret and g_link_multiplier (superslab/free_block.h),
+  // copied when the heap is set up: the fast paths read each with one
+  // %fs-relative operand, where a global costs two loads in a shared
   // library (through the GOT).
   uint64_t free_key_secret;
+  uint64_t link_multiplier;
   uint32_t teardowns;  // times torn down by the thread-exit hook
   // Scavenging (thread_heap.cc): slow paths overall, and refills per class
   // since the last scavenge.
@@ -136,19 +138,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls,
   ThreadHeap& heap = CurrentHeap();
   FreeBlock* block = heap.cache_head[cls];
   if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(size, cls);
-  // DecodeIntactLink's checks as two branches: clang turns its single
-  // (key difference | low bits) test into five instructions, these four.
+  // The block's key word must seal its link (free_block.h): then the link
+  // is the one this thread stored, and nothing else about it needs
+  // checking. The seal is computed beside the pop, not on its chain: the
+  // next pop waits only for the load of the link.
   uint64_t key = FreeKey(heap.free_key_secret, block);
-  if (kDetection && ABSL_PREDICT_FALSE(block->key != key)) {
-    return AllocAfterCorruptedCache(size, cls, block);
-  }
-  FreeBlock* next = DecodeLink(block, key);
-  if (kDetection && ABSL_PREDICT_FALSE(!IsFollowableLink(next))) {
+  FreeBlock* next = reinterpret_cast<FreeBlock*>(block->link);
+  if (kDetection && ABSL_PREDICT_FALSE(block->key !=
+                                       OwnerListKey(key, block->link,
+                                                    heap.link_multiplier))) {
     return AllocAfterCorruptedCache(size, cls, block);
   }
   heap.cache_head[cls] = next;
   ++heap.cache_room[cls];
-  if (kDetection) block->key = 0;  // live blocks never hold their free key
+  MarkLive(block);
   AsanUnpoison(block, ClassBlockSize(cls));
   HAK_COUNT(Counter::kAllocCacheHit);
   return block;
@@ -175,13 +178,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
   // The owner check passed, so the heap is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(heap.free_key_secret, block);
-  if (kDetection && ABSL_PREDICT_FALSE(block->key == key)) {
+  if (kDetection && ABSL_PREDICT_FALSE(HoldsFreeKeyWord(
+                        block, key, heap.link_multiplier))) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return;
   }
   unsigned cls = slab->size_class;
-  SetEncodedLink(block, heap.cache_head[cls], key);
-  if (kDetection) block->key = key;
+  SetOwnerListLink(block, heap.cache_head[cls], key, heap.link_multiplier);
   AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
   heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
@@ -189,10 +192,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
-// start, and without its free key. Used by realloc and usable_size.
+// start, and without a free block's key word. Used by realloc and
+// usable_size.
 inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
   return IsCarvedBlockStart(span, p) &&
-         static_cast<const FreeBlock*>(p)->key != FreeKey(p);
+         !HoldsFreeKeyWord(static_cast<const FreeBlock*>(p), FreeKey(p),
+                           g_link_multiplier);
 }
 
 // fork() support. In the child only the forking thread exists: its heap

@@ -1,6 +1,7 @@
-// A per-process random value, fixed at first use. The free-key of freed
-// blocks is derived from it, so that user data cannot forge "this block is
-// free" except by a 2^-64 accident.
+// Per-process random values, fixed at first use. The free key of freed
+// blocks and the encoding of their links are derived from them, so that
+// user data cannot forge "this block is free", nor a link that is
+// followed, except by accident (superslab/free_block.h says how rare).
 #ifndef HAKMEM_PLATFORM_PROCESS_SECRET_H_
 #define HAKMEM_PLATFORM_PROCESS_SECRET_H_
 
@@ -8,8 +9,13 @@
 
 namespace hakmem::internal {
 
-// Never zero. Reads the kernel-provided AT_RANDOM bytes: no syscall.
-uint64_t ComputeProcessSecret();
+struct ProcessSecrets {
+  uint64_t free_key;  // odd: a free key is never a valid (16-aligned) pointer
+  uint64_t link_multiplier;  // odd: invertible modulo 2^64
+};
+
+// Reads the kernel-provided AT_RANDOM bytes: no syscall.
+ProcessSecrets ComputeProcessSecrets();
 
 }  // namespace hakmem::internal
 

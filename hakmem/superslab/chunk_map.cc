@@ -4,10 +4,6 @@ namespace hakmem::internal {
 
 std::atomic<uint8_t> g_chunk_map[kChunkMapEntries];
 
-void ChunkMapInit() {
-  g_chunk_map[0].store(kChunkLinkEnd, std::memory_order_relaxed);
-}
-
 void ChunkMapSet(const SuperSlab* ss, bool present) {
   uintptr_t chunk = reinterpret_cast<uintptr_t>(ss) >> kSuperSlabShift;
   g_chunk_map[chunk].store(present ? kChunkSuperSlab : kChunkUnmapped,

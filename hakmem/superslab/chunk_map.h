@@ -21,12 +21,9 @@ inline constexpr unsigned kAddressBits = 47;
 inline constexpr uintptr_t kChunkMapEntries = uintptr_t{1}
                                               << (kAddressBits - kSuperSlabShift);
 
-// Entry values. Ordered, so that each question is one compare with memory.
-// Chunk 0 is a link end (set by ChunkMapInit) so that nullptr, which ends
-// every free list, is a link that may be followed and not a SuperSlab.
+// Entry values.
 inline constexpr uint8_t kChunkUnmapped = 0;
-inline constexpr uint8_t kChunkLinkEnd = 1;
-inline constexpr uint8_t kChunkSuperSlab = 2;
+inline constexpr uint8_t kChunkSuperSlab = 1;
 
 extern std::atomic<uint8_t> g_chunk_map[kChunkMapEntries];
 
@@ -44,23 +41,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool InSuperSlab(const void* p) {
   // Opaque to the optimiser: it would test `p >> 47` instead, a second
   // shift of a second copy of p (two more instructions on every free).
   asm("" : "+r"(chunk));
-  return chunk < kChunkMapEntries && ChunkMapEntry(chunk) >= kChunkSuperSlab;
-}
-
-// Whether `link`, decoded from a free block of an owner list, may become a
-// list head: nullptr, or a 16-byte aligned address inside a SuperSlab.
-// Checked before the link is stored, so that a corrupted link is reported
-// by the pop that decodes it and never followed out of hakmem's SuperSlabs:
-// the next pop reads only SuperSlab memory, where the block it finds fails
-// its own key check unless it is a free block (free_block.h).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsFollowableLink(const void* link) {
-  uintptr_t a = reinterpret_cast<uintptr_t>(link);
-  // The four alignment bits rotated to the top: a misaligned link's chunk
-  // index is out of range, so that one bound check tests both.
-  uintptr_t chunk = ((a >> 4) | (a << 60)) >> (kSuperSlabShift - 4);
-  // Opaque, as in InSuperSlab: the optimiser would test `rotated >> 43`
-  // instead of comparing the index, with a copy (one instruction more).
-  asm("" : "+r"(chunk));
   return chunk < kChunkMapEntries && ChunkMapEntry(chunk) != kChunkUnmapped;
 }
 
@@ -71,10 +51,6 @@ inline bool IsSpanLink(const SlabMeta* m, const void* next) {
   return next == nullptr || (InSuperSlab(next) && SpanMetaOf(next) == m &&
                              IsCarvedBlockStart(m, next));
 }
-
-// Marks chunk 0 as a link end (for nullptr). Called once, before the
-// first block is handed out.
-void ChunkMapInit();
 
 // Registration, done by the SuperSlab allocator under its lock.
 void ChunkMapSet(const SuperSlab* ss, bool present);

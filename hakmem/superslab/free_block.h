@@ -2,27 +2,31 @@
 // deterministically and keeps them, and writes into freed blocks, from
 // corrupting any list.
 //
-// A free block (in a thread cache, a slab free list or a remote-free stack)
-// holds two words: a link to the next free block and its free key,
-// FreeKey(block) = process secret ^ block address. A live block never holds
-// its key: malloc clears it when it hands the block out. So:
-//   - a free that finds the key already in place is a double free;
-//   - user data equal to the key is a 2^-64 accident per free.
-// The owner thread reads and writes the key with plain loads and stores; a
-// remote free sets it with an atomic exchange, so that of two racing remote
-// frees of one block exactly one sees the key and is reported before either
-// can push the block twice. (A remote free racing the owner's can pass with
-// it: remote_free_stack.h says how that block is recognised later.)
-//
-// In the owner's lists (thread caches, slab free lists) the link is stored
-// xor-ed with the key. Popping a block checks that its key is intact and
-// that the decoded link is 16-byte aligned. So a use-after-free write into
-// the first 16 bytes is reported instead of followed: always when it
-// touches the key; when it replaces only the link, always for zeroes or a
-// pointer (the key's low bit is set, so they decode misaligned) and for 15
-// in 16 other values (the low four bits of the secret decide).
-// Remote-free stacks encode their links with the key xor 2
-// (remote_free_stack.h); the owner validates each one as it drains them.
+// A free block (in a thread cache, a span free list or a remote-free stack)
+// holds two words: a link to the next free block and a key word derived
+// from its free key, FreeKey(block) = process secret ^ block address. A
+// live block never holds a free block's key word: malloc replaces it when
+// it hands the block out (MarkLive). The key word is
+//   - on a remote-free stack, the free key itself (the link is encoded:
+//     remote_free_stack.h);
+//   - on an owner list (thread cache, span free list), (free key ^ link)
+//     * M, the link stored plainly and M a secret odd multiplier: the key
+//     word seals the link. Multiplying by an odd number is a bijection
+//     modulo 2^64, so any change to the link alone changes the seal: a
+//     use-after-free write into the first 16 bytes of a cached block is
+//     reported by the pop that meets it, before anything is read through
+//     the link, always (and a write into both words passes only if it
+//     writes the one key word that matches, a 2^-64 accident).
+// So:
+//   - a free that finds either key word in place is a double free
+//     (HoldsFreeKeyWord);
+//   - user data equal to one is a 2^-64 accident per free.
+// The owner thread reads and writes the key word with plain loads and
+// stores; a remote free sets it with a compare-and-swap, so that of two
+// racing remote frees of one block exactly one sees it free and is
+// reported before either can push the block twice. (A remote free racing
+// the owner's can pass with it: remote_free_stack.h says how that block is
+// recognised later.)
 #ifndef HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 #define HAKMEM_SUPERSLAB_FREE_BLOCK_H_
 
@@ -41,13 +45,22 @@ namespace hakmem::internal {
 inline constexpr bool kDetection = HAKMEM_DETECTION != 0;
 
 struct FreeBlock {
-  uintptr_t link;  // encoded in owner lists, plain in remote-free stacks
-  uint64_t key;
+  uintptr_t link;  // plain in owner lists, encoded in remote-free stacks
+  uint64_t key;    // the key word: see above
 };
 
 // Set once, before the first block is handed out (see heap/thread_heap.cc),
-// and never changed. Always odd.
+// and never changed. Both odd.
 extern uint64_t g_free_key_secret;
+extern uint64_t g_link_multiplier;
+
+// The inverse of `odd` modulo 2^64, by Newton's iteration: `odd` is its
+// own inverse modulo 8, and each step doubles the correct low bits.
+constexpr uint64_t InverseModulo2To64(uint64_t odd) {
+  uint64_t inverse = odd;
+  for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
+  return inverse;
+}
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(uint64_t secret,
                                                      const void* block) {
@@ -58,30 +71,63 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t FreeKey(const void* block) {
   return FreeKey(g_free_key_secret, block);
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetEncodedLink(FreeBlock* b,
-                                                        FreeBlock* next,
-                                                        uint64_t key) {
-  b->link = reinterpret_cast<uintptr_t>(next) ^ (kDetection ? key : 0);
+// The key word of a block on an owner list whose free key is `key` and
+// whose link word is `link`.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint64_t OwnerListKey(uint64_t key,
+                                                          uintptr_t link,
+                                                          uint64_t multiplier) {
+  return (key ^ link) * multiplier;
 }
 
-// The link of `b` (in an owner list), decoded with its key, unchecked.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline FreeBlock* DecodeLink(const FreeBlock* b,
+// Puts `b`, whose free key is `key`, on an owner list ahead of `next`:
+// writes both words.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetOwnerListLink(FreeBlock* b,
+                                                          FreeBlock* next,
+                                                          uint64_t key,
+                                                          uint64_t multiplier) {
+  uintptr_t link = reinterpret_cast<uintptr_t>(next);
+  b->link = link;
+  if (kDetection) b->key = OwnerListKey(key, link, multiplier);
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetOwnerListLink(FreeBlock* b,
+                                                          FreeBlock* next,
                                                           uint64_t key) {
-  return reinterpret_cast<FreeBlock*>(b->link ^ (kDetection ? key : 0));
+  SetOwnerListLink(b, next, key, g_link_multiplier);
 }
 
-// Decodes the link of `b` (in an owner list) into *next; false when the
-// block was written to since it was freed.
+// Whether `b` holds the two words an owner list wrote: then its link is
+// the one hakmem stored.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsOwnerListState(const FreeBlock* b,
+                                                             uint64_t key) {
+  return b->key == OwnerListKey(key, b->link, g_link_multiplier);
+}
+
+// Marks `b`, just taken off a list, live: its key word becomes its own
+// address. Never a free block's key word (an address is even; the free key
+// is odd, and so is an owner list's key word, an odd number times an odd
+// one), and a trace of malloc that zeroes or user data rarely leave: a
+// block that a remote-free stack also holds (two frees raced) and that an
+// owner list has handed out again is recognised when the stack is drained
+// (BrokenLinkError).
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void MarkLive(FreeBlock* b) {
+  if (kDetection) b->key = reinterpret_cast<uintptr_t>(b);
+}
+
+// Whether `b` holds the key word of a free block, of either kind of list:
+// the test of every free for a double free.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsFreeKeyWord(const FreeBlock* b,
+                                                          uint64_t key,
+                                                          uint64_t multiplier) {
+  return b->key == key || b->key == OwnerListKey(key, b->link, multiplier);
+}
+
+// The link of `b` (on an owner list) into *next; false when the block was
+// written to since it was freed.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeIntactLink(const FreeBlock* b,
                                                           FreeBlock** next) {
-  if (!kDetection) {
-    *next = reinterpret_cast<FreeBlock*>(b->link);
-    return true;
-  }
-  uint64_t key = FreeKey(b);
-  uintptr_t n = b->link ^ key;
-  *next = reinterpret_cast<FreeBlock*>(n);
-  return ((b->key ^ key) | (n & 15)) == 0;
+  *next = reinterpret_cast<FreeBlock*>(b->link);
+  return !kDetection || HoldsOwnerListState(b, FreeKey(b));
 }
 
 }  // namespace hakmem::internal

@@ -15,22 +15,26 @@ bool DecodeIntactRemoteLink(const FreeBlock* b, FreeBlock** next) {
     return true;
   }
   uint64_t key = FreeKey(b);
-  uintptr_t n = b->link ^ RemoteLinkKey(key);
+  uintptr_t n = b->link ^ key;
   *next = reinterpret_cast<FreeBlock*>(n);
   return ((b->key ^ key) | (n & 15)) == 0;
 }
 
 }  // namespace
 
-MemoryError BrokenLinkError(const FreeBlock* b, bool on_remote_stack) {
+MemoryError BrokenLinkError(const FreeBlock* b) {
+  auto plausible = [](uintptr_t link) {
+    return (link & 15) == 0 &&
+           (link == 0 || InSuperSlab(reinterpret_cast<void*>(link)));
+  };
   uint64_t key = FreeKey(b);
-  uintptr_t other =
-      b->link ^ (on_remote_stack ? key : RemoteLinkKey(key));
-  bool pushed_there_too =
-      (other & 15) == 0 &&
-      (other == 0 || InSuperSlab(reinterpret_cast<void*>(other)));
-  return pushed_there_too ? MemoryError::kDoubleFree
-                          : MemoryError::kCorruptedFreeList;
+  uintptr_t sealed = (b->key * InverseModulo2To64(g_link_multiplier)) ^ key;
+  bool pushed_both = (plausible(sealed) &&
+                      (b->link == sealed || plausible(b->link ^ key))) ||
+                     (b->key == reinterpret_cast<uintptr_t>(b) &&
+                      plausible(b->link));
+  return pushed_both ? MemoryError::kDoubleFree
+                     : MemoryError::kCorruptedFreeList;
 }
 
 void DrainRemoteFrees(SlabMeta* m) {
@@ -40,7 +44,7 @@ void DrainRemoteFrees(SlabMeta* m) {
     bool intact = DecodeIntactRemoteLink(b, &next) && IsSpanLink(m, next);
     if (!intact) {
       // The rest of the stack is leaked with it (still counted in `used`).
-      ReportMemoryError(BrokenLinkError(b, /*on_remote_stack=*/true), b,
+      ReportMemoryError(BrokenLinkError(b), b,
                         m->size_class < kNumTinyClasses ? "tiny" : "pool",
                         m->size_class);
       return;

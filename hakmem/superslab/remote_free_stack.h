@@ -12,27 +12,30 @@
 
 namespace hakmem::internal {
 
-// Links on a remote-free stack are encoded with the block's free key xor
-// kRemoteLinkTag, links on an owner list (thread cache, span free list)
-// with the key itself: the two encodings of a link differ in bit 1, so a
-// link that the other kind of list wrote decodes misaligned. That is how a
-// block that two racing frees both took is recognised when it is met
-// later. The owner's free checks and sets the free key with plain loads
-// and stores (an atomic read-modify-write there would cost every free
-// ~20 cycles), so when the owner and another thread free one block at the
-// same instant, both can pass; the block is then on the owner's list and on
-// the remote-free stack at once, its link written by whichever came last.
-// Neither list hands it out again: the list whose link it does not carry
+// A block on a remote-free stack holds its free key as its key word and
+// its link xor-ed with that key; a block on an owner list (thread cache,
+// span free list) holds its link plainly, sealed by its key word
+// (free_block.h). So each kind of list recognises a block that the other
+// kind wrote: its key word does not seal its link, or its link decodes
+// misaligned (a plain link xor the key, whose low bit is set). That is how
+// a block that two racing frees both took is recognised when it is met
+// later. The owner's free checks and sets the key word with plain loads
+// and stores (an atomic read-modify-write there would cost every free ~20
+// cycles), so when the owner and another thread free one block at the same
+// instant, both can pass; the block is then on the owner's list and on the
+// remote-free stack at once, its words written by whichever came last.
+// Neither list hands it out again: the list whose words it does not carry
 // reports it as a double free when it reaches it (BrokenLinkError).
-inline constexpr uint64_t kRemoteLinkTag = 2;
-
-inline uint64_t RemoteLinkKey(uint64_t key) { return key ^ kRemoteLinkTag; }
-
+//
+// The owner validates each remote link as it drains the stack (a carved
+// block of the span, DrainRemoteFrees), before it follows it; the key word
+// cannot seal it, since it is what marks the block as taken by the free
+// that pushes it (RemoteFree), before the link is written.
 inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
-  uint64_t link_key = RemoteLinkKey(FreeKey(block));
+  uint64_t key = kDetection ? FreeKey(block) : 0;
   do {
-    SetEncodedLink(block, head, link_key);
+    block->link = reinterpret_cast<uintptr_t>(head) ^ key;
   } while (!m->remote_head.compare_exchange_weak(
       head, block, std::memory_order_release, std::memory_order_relaxed));
 }
@@ -53,13 +56,16 @@ inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
 // counted in `used`) rather than trusted or handed out.
 void DrainRemoteFrees(SlabMeta* m);
 
-// What to report for free block `b`, whose link or key failed the check of
-// the list it was found on (a remote-free stack when `on_remote_stack`,
-// else an owner list): a double free when its link decodes, under the
-// other kind of list's encoding, to a plausible next block (none, or a
-// 16-byte aligned address inside a SuperSlab), which only a push onto that
-// other list can have written; otherwise a write into a freed block.
-MemoryError BrokenLinkError(const FreeBlock* b, bool on_remote_stack);
+// What to report for free block `b`, whose words failed the check of the
+// list it was found on: a double free when they are what only a push onto
+// the other kind of list, or two frees racing into both, can have written:
+// a key word that seals a plausible owner-list link (nullptr or a 16-byte
+// aligned address inside a SuperSlab), with that link itself or with a
+// remote-free link that decodes to a plausible one (the owner's key word,
+// the remote free's link: the last writes of the two), or the key word of
+// a block that an owner list has handed out since (MarkLive) with a
+// plausible link. Otherwise a write into a freed block.
+MemoryError BrokenLinkError(const FreeBlock* b);
 
 }  // namespace hakmem::internal
 

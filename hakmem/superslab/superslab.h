@@ -187,21 +187,17 @@ inline void SetSpanOwner(SlabMeta* head, uint64_t owner,
 inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
   unsigned shift = __builtin_ctz(block_size);
   HAK_DCHECK(shift <= kBlockStartRotate);
-  uint64_t odd = block_size >> shift;
-  // Newton's iteration for the inverse modulo 2^64: `odd` is its own
-  // inverse modulo 8, and each step doubles the correct low bits.
-  uint64_t inverse = odd;
-  for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
   m->block_size = block_size;
-  m->block_multiplier = inverse << (kBlockStartRotate - shift);
+  m->block_multiplier = InverseModulo2To64(block_size >> shift)
+                        << (kBlockStartRotate - shift);
 }
 
 // Puts free block `b` of span `m`, whose free key is `key`, at the head of
-// the span's free list (its link encoded as in every owner list) and counts
+// the span's free list (both words written as on every owner list) and counts
 // it back in. Only the span's owner, or whoever claimed the abandoned span,
 // may call it.
 inline void PushOnSpanFreeList(SlabMeta* m, FreeBlock* b, uint64_t key) {
-  SetEncodedLink(b, m->free_list, key);
+  SetOwnerListLink(b, m->free_list, key);
   m->free_list = b;
   ++m->free_count;
   --m->used;
