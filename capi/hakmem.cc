@@ -76,6 +76,20 @@ hak_error_handler hak_set_error_handler(hak_error_handler handler,
   return previous;
 }
 
+// hak_stats is the two header words and the table of core/stats.h, field
+// for field: a field missing from either, or out of order, fails here.
+#define HAKMEM_STATS_LAYOUT(name)                                          \
+  static_assert(offsetof(struct hak_stats, name) ==                        \
+                    offsetof(struct hak_stats, os_mapped_bytes) +          \
+                        offsetof(hakmem::internal::AllocatorStats, name), \
+                "hak_stats and HAKMEM_STATS_FIELDS disagree on " #name);
+HAKMEM_STATS_FIELDS(HAKMEM_STATS_LAYOUT)
+#undef HAKMEM_STATS_LAYOUT
+static_assert(sizeof(struct hak_stats) ==
+                  offsetof(struct hak_stats, os_mapped_bytes) +
+                      sizeof(hakmem::internal::AllocatorStats),
+              "hak_stats has a field that HAKMEM_STATS_FIELDS lacks");
+
 int hak_stats_get(struct hak_stats* out) {
   if (out == nullptr || out->version < 1 || out->version > HAK_STATS_VERSION ||
       out->size < offsetof(struct hak_stats, os_mapped_bytes)) {
@@ -86,23 +100,9 @@ int hak_stats_get(struct hak_stats* out) {
   struct hak_stats full;
   full.version = out->version;
   full.size = out->size < sizeof(full) ? out->size : sizeof(full);
-  full.os_mapped_bytes = s.os_mapped_bytes;
-  full.os_mapped_peak_bytes = s.os_mapped_peak_bytes;
-  full.os_map_calls = s.os_map_calls;
-  full.os_unmap_calls = s.os_unmap_calls;
-  full.superslabs_live = s.superslabs_live;
-  full.superslabs_cached = s.superslabs_cached;
-  full.slabs_live = s.spans_live;
-  full.slab_blocks_served = s.slab_blocks_served;
-  full.large_live = s.large_live;
-  full.large_live_bytes = s.large_live_bytes;
-  full.large_cached = s.large_cached;
-  full.threads_live = s.threads_live;
-  full.os_decommit_calls = s.os_decommit_calls;
-  full.os_decommitted_bytes = s.os_decommitted_bytes;
-  full.free_slab_dirty_bytes = s.free_slab_dirty_bytes;
-  full.decommit_budget_bytes = s.decommit_budget_bytes;
-  full.bytes_in_use_estimate = s.bytes_in_use_estimate;
+#define HAKMEM_STATS_COPY(name) full.name = s.name;
+  HAKMEM_STATS_FIELDS(HAKMEM_STATS_COPY)
+#undef HAKMEM_STATS_COPY
   // Callers built against an older, shorter struct get its prefix.
   std::memcpy(out, &full, full.size);
   return 0;

@@ -109,7 +109,7 @@ uint32_t hak_version(void);
 /* Slow-path statistics, kept without touching the allocation fast path.
  * Versioned: callers set `version` = HAK_STATS_VERSION and `size` =
  * sizeof(struct hak_stats); fields beyond `size` are never written. */
-#define HAK_STATS_VERSION 3
+#define HAK_STATS_VERSION 4
 struct hak_stats {
   uint32_t version;
   uint32_t size;
@@ -119,7 +119,7 @@ struct hak_stats {
   uint64_t os_unmap_calls;       /* munmap calls */
   uint64_t superslabs_live;      /* 2 MiB regions in use by slabs */
   uint64_t superslabs_cached;    /* empty regions kept for reuse */
-  uint64_t slabs_live;           /* slabs carved for a size class */
+  uint64_t slabs_live;           /* spans carved for a size class */
   uint64_t slab_blocks_served;   /* blocks handed to thread caches */
   uint64_t large_live;           /* large (mmap) blocks in use */
   uint64_t large_live_bytes;     /* bytes mapped for them */
@@ -137,10 +137,14 @@ struct hak_stats {
                                     a page per live guarded sample): an
                                     upper estimate, as free blocks inside
                                     those spans count */
+  /* Since version 4: */
+  uint64_t spans_abandoned;      /* spans of exited threads not yet adopted */
+  uint64_t large_cached_bytes;   /* bytes of the large_cached runs */
 };
 
 /* Fills `out` (see HAK_STATS_VERSION; version 1 callers get the fields
- * up to threads_live, version 2 up to free_slab_dirty_bytes). Returns 0,
+ * up to threads_live, version 2 up to free_slab_dirty_bytes, version 3 up
+ * to bytes_in_use_estimate). Returns 0,
  * or -1 with EINVAL if `out` is NULL or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 

@@ -4,7 +4,6 @@
 #include <cstdarg>
 #include <cstdint>
 
-#include "capi/hakmem.h"
 #include "hakmem/core/stats.h"
 
 namespace hakmem::internal {
@@ -35,31 +34,14 @@ class Appender {
 }  // namespace
 
 size_t FormatStats(char* buf, size_t size, bool json) {
-  struct hak_stats s;
-  s.version = HAK_STATS_VERSION;
-  s.size = sizeof(s);
-  hak_stats_get(&s);
+  const AllocatorStats s = GetAllocatorStats();
   const struct {
     const char* name;
     uint64_t value;
   } rows[] = {
-      {"os_mapped_bytes", s.os_mapped_bytes},
-      {"os_mapped_peak_bytes", s.os_mapped_peak_bytes},
-      {"os_map_calls", s.os_map_calls},
-      {"os_unmap_calls", s.os_unmap_calls},
-      {"os_decommit_calls", s.os_decommit_calls},
-      {"os_decommitted_bytes", s.os_decommitted_bytes},
-      {"free_slab_dirty_bytes", s.free_slab_dirty_bytes},
-      {"decommit_budget_bytes", s.decommit_budget_bytes},
-      {"bytes_in_use_estimate", s.bytes_in_use_estimate},
-      {"superslabs_live", s.superslabs_live},
-      {"superslabs_cached", s.superslabs_cached},
-      {"slabs_live", s.slabs_live},
-      {"slab_blocks_served", s.slab_blocks_served},
-      {"large_live", s.large_live},
-      {"large_live_bytes", s.large_live_bytes},
-      {"large_cached", s.large_cached},
-      {"threads_live", s.threads_live},
+#define HAKMEM_STATS_ROW(name) {#name, s.name},
+      HAKMEM_STATS_FIELDS(HAKMEM_STATS_ROW)
+#undef HAKMEM_STATS_ROW
   };
   CounterValue counters[64];
   size_t n = GetCounters(counters, 64);

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "capi/hakmem.h"
@@ -111,6 +112,34 @@ TEST(StatsTest, BytesInUseEstimateFollowsAllocations) {
   const hak_stats after = Stats();
   EXPECT_LE(after.bytes_in_use_estimate, before.bytes_in_use_estimate + kMiB);
   EXPECT_GT(after.decommit_budget_bytes, 0u);  // HAKMEM_DECOMMIT_BYTES, 8M
+}
+
+TEST(StatsTest, Version4FieldsFollowCachedLargeRunsAndAbandonedSpans) {
+  // The large cache emptied, one freed 1 MiB block is cached: one run, of
+  // at least its bytes.
+  hak_collect(0);
+  const hak_stats empty = Stats();
+  EXPECT_EQ(empty.large_cached, 0u);
+  EXPECT_EQ(empty.large_cached_bytes, 0u);
+  void* large = hak_malloc(kMiB);
+  ASSERT_TRUE(WellFormed(large, kMiB));
+  hak_free(large);
+  const hak_stats cached = Stats();
+  EXPECT_EQ(cached.large_cached, 1u);
+  EXPECT_GE(cached.large_cached_bytes, kMiB);
+  hak_collect(0);
+  EXPECT_EQ(Stats().large_cached_bytes, 0u);
+
+  // A thread that exits with blocks live abandons their span; the last
+  // free into it releases it.
+  const hak_stats before = Stats();
+  std::vector<void*> blocks;
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i) blocks.push_back(hak_malloc(2000));
+  }).join();
+  EXPECT_GE(Stats().spans_abandoned, before.spans_abandoned + 1);
+  for (void* p : blocks) hak_free(p);
+  EXPECT_LE(Stats().spans_abandoned, before.spans_abandoned);
 }
 
 TEST(StatsTest, SlabsPerClassFollowAllocations) {

@@ -54,11 +54,11 @@ TEST(ArenaTest, BlocksOfEveryTierAreUsableAndReleasedOnDestroy) {
   void* again = arena->Alloc(1, 0);
   EXPECT_NE(again, nullptr);
   AllocatorStats during = GetAllocatorStats();
-  EXPECT_GT(during.spans_live, before.spans_live);
+  EXPECT_GT(during.slabs_live, before.slabs_live);
   EXPECT_GE(during.large_live, before.large_live + 50);
   arena->Destroy();  // with most blocks still live
   AllocatorStats after = GetAllocatorStats();
-  EXPECT_EQ(after.spans_live, before.spans_live);
+  EXPECT_EQ(after.slabs_live, before.slabs_live);
   EXPECT_EQ(after.large_live, before.large_live);
 }
 

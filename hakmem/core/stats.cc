@@ -15,19 +15,28 @@ AllocatorStats GetAllocatorStats() {
   SpanAllocatorStats spans = GetSpanAllocatorStats();
   HeapStats heap = GetHeapStats();
   LargeStats large = GetLargeStats();
-  return AllocatorStats{
-      os.mapped_bytes,         os.mapped_peak_bytes,
-      os.map_calls,            os.unmap_calls,
-      os.decommit_calls,       os.decommitted_bytes,
-      spans.dirty_bytes,       spans.decommit_budget,
-      spans.span_bytes_live + large.live_bytes +
-          GetGuardStats().live * kGuardMaxSize,
-      spans.superslabs_live,   spans.superslabs_cached,
-      spans.spans_live,        spans.spans_abandoned,
-      heap.blocks_served,      large.live,
-      large.live_bytes,        large.cached,
-      heap.threads_live,       large.cached_bytes,
-  };
+  AllocatorStats s;
+  s.os_mapped_bytes = os.mapped_bytes;
+  s.os_mapped_peak_bytes = os.mapped_peak_bytes;
+  s.os_map_calls = os.map_calls;
+  s.os_unmap_calls = os.unmap_calls;
+  s.superslabs_live = spans.superslabs_live;
+  s.superslabs_cached = spans.superslabs_cached;
+  s.slabs_live = spans.spans_live;
+  s.slab_blocks_served = heap.blocks_served;
+  s.large_live = large.live;
+  s.large_live_bytes = large.live_bytes;
+  s.large_cached = large.cached;
+  s.threads_live = heap.threads_live;
+  s.os_decommit_calls = os.decommit_calls;
+  s.os_decommitted_bytes = os.decommitted_bytes;
+  s.free_slab_dirty_bytes = spans.dirty_bytes;
+  s.decommit_budget_bytes = spans.decommit_budget;
+  s.bytes_in_use_estimate = spans.span_bytes_live + large.live_bytes +
+                            GetGuardStats().live * kGuardMaxSize;
+  s.spans_abandoned = spans.spans_abandoned;
+  s.large_cached_bytes = large.cached_bytes;
+  return s;
 }
 
 size_t CopySlabsPerClass(uint64_t* out, size_t n) {

@@ -8,26 +8,37 @@
 
 namespace hakmem::internal {
 
+// The statistics, one row each, in the order of struct hak_stats
+// (capi/hakmem.h, hand-written C that cannot include this), whose fields
+// they are: the struct below, the C ABI's copy, its layout checks and the
+// printed rows (capi/stats_print.cc) are all made from this list. A new
+// statistic is appended here and to hak_stats, under a new
+// HAK_STATS_VERSION. What each means: docs/OBSERVABILITY.md.
+#define HAKMEM_STATS_FIELDS(X) \
+  X(os_mapped_bytes)           \
+  X(os_mapped_peak_bytes)      \
+  X(os_map_calls)              \
+  X(os_unmap_calls)            \
+  X(superslabs_live)           \
+  X(superslabs_cached)         \
+  X(slabs_live)                \
+  X(slab_blocks_served)        \
+  X(large_live)                \
+  X(large_live_bytes)          \
+  X(large_cached)              \
+  X(threads_live)              \
+  X(os_decommit_calls)         \
+  X(os_decommitted_bytes)      \
+  X(free_slab_dirty_bytes)     \
+  X(decommit_budget_bytes)     \
+  X(bytes_in_use_estimate)     \
+  X(spans_abandoned)           \
+  X(large_cached_bytes)
+
 struct AllocatorStats {
-  uint64_t os_mapped_bytes;
-  uint64_t os_mapped_peak_bytes;
-  uint64_t os_map_calls;
-  uint64_t os_unmap_calls;
-  uint64_t os_decommit_calls;
-  uint64_t os_decommitted_bytes;
-  uint64_t free_slab_dirty_bytes;
-  uint64_t decommit_budget_bytes;
-  uint64_t bytes_in_use_estimate;
-  uint64_t superslabs_live;
-  uint64_t superslabs_cached;
-  uint64_t spans_live;
-  uint64_t spans_abandoned;
-  uint64_t slab_blocks_served;
-  uint64_t large_live;
-  uint64_t large_live_bytes;
-  uint64_t large_cached;
-  uint64_t threads_live;
-  uint64_t large_cached_bytes;  // bytes of the cached runs (large_cached)
+#define HAKMEM_STATS_DECLARE(name) uint64_t name;
+  HAKMEM_STATS_FIELDS(HAKMEM_STATS_DECLARE)
+#undef HAKMEM_STATS_DECLARE
 };
 
 AllocatorStats GetAllocatorStats();
