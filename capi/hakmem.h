@@ -144,8 +144,8 @@ struct hak_stats {
 
 /* Fills `out` (see HAK_STATS_VERSION; version 1 callers get the fields
  * up to threads_live, version 2 up to free_slab_dirty_bytes, version 3 up
- * to bytes_in_use_estimate). Returns 0,
- * or -1 with EINVAL if `out` is NULL or its version is unknown. */
+ * to bytes_in_use_estimate). Returns 0, or -1 with EINVAL if `out` is NULL
+ * or its version is unknown. */
 int hak_stats_get(struct hak_stats* out);
 
 /* Slabs (64 KiB each) of the spans in use by each size class, the smallest

@@ -571,7 +571,7 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
     uint64_t seen = __atomic_load_n(&block->key, __ATOMIC_RELAXED);
     for (;;) {
       uintptr_t link = __atomic_load_n(&block->link, __ATOMIC_RELAXED);
-      if (seen == key || seen == OwnerListKey(key, link, g_link_multiplier)) {
+      if (IsFreeKeyWord(seen, link, key, g_link_multiplier)) {
         ReportSlabFreeError(MemoryError::kDoubleFree, span, p);
         return;
       }

@@ -144,9 +144,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls,
   // next pop waits only for the load of the link.
   uint64_t key = FreeKey(heap.free_key_secret, block);
   FreeBlock* next = reinterpret_cast<FreeBlock*>(block->link);
-  if (kDetection && ABSL_PREDICT_FALSE(block->key !=
-                                       OwnerListKey(key, block->link,
-                                                    heap.link_multiplier))) {
+  if (kDetection && ABSL_PREDICT_FALSE(!HoldsOwnerListState(
+                        block, key, heap.link_multiplier))) {
     return AllocAfterCorruptedCache(size, cls, block);
   }
   heap.cache_head[cls] = next;

@@ -21,7 +21,6 @@ inline constexpr unsigned kAddressBits = 47;
 inline constexpr uintptr_t kChunkMapEntries = uintptr_t{1}
                                               << (kAddressBits - kSuperSlabShift);
 
-// Entry values.
 inline constexpr uint8_t kChunkUnmapped = 0;
 inline constexpr uint8_t kChunkSuperSlab = 1;
 

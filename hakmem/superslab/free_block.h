@@ -98,9 +98,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SetOwnerListLink(FreeBlock* b,
 
 // Whether `b` holds the two words an owner list wrote: then its link is
 // the one hakmem stored.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsOwnerListState(const FreeBlock* b,
-                                                             uint64_t key) {
-  return b->key == OwnerListKey(key, b->link, g_link_multiplier);
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsOwnerListState(
+    const FreeBlock* b, uint64_t key, uint64_t multiplier) {
+  return b->key == OwnerListKey(key, b->link, multiplier);
 }
 
 // Marks `b`, just taken off a list, live: its key word becomes its own
@@ -114,12 +114,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void MarkLive(FreeBlock* b) {
   if (kDetection) b->key = reinterpret_cast<uintptr_t>(b);
 }
 
-// Whether `b` holds the key word of a free block, of either kind of list:
-// the test of every free for a double free.
+// Whether `word` is the key word of a free block, of either kind of list,
+// whose free key is `key` and whose link word is `link`: the test of every
+// free for a double free.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsFreeKeyWord(uint64_t word,
+                                                       uintptr_t link,
+                                                       uint64_t key,
+                                                       uint64_t multiplier) {
+  return word == key || word == OwnerListKey(key, link, multiplier);
+}
+
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsFreeKeyWord(const FreeBlock* b,
                                                           uint64_t key,
                                                           uint64_t multiplier) {
-  return b->key == key || b->key == OwnerListKey(key, b->link, multiplier);
+  return IsFreeKeyWord(b->key, b->link, key, multiplier);
 }
 
 // The link of `b` (on an owner list) into *next; false when the block was
@@ -127,7 +135,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsFreeKeyWord(const FreeBlock* b,
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool DecodeIntactLink(const FreeBlock* b,
                                                           FreeBlock** next) {
   *next = reinterpret_cast<FreeBlock*>(b->link);
-  return !kDetection || HoldsOwnerListState(b, FreeKey(b));
+  return !kDetection || HoldsOwnerListState(b, FreeKey(b), g_link_multiplier);
 }
 
 }  // namespace hakmem::internal
