@@ -183,7 +183,10 @@ void DivMod(const Num* u, const Num* v, Num** q, Num** r) {
   if (v->size == 1) {
     uint32_t rem;
     Num* quotient = DivSmall(u, v->d[0], &rem);
-    if (q != nullptr) *q = quotient; else Del(quotient);
+    if (q != nullptr)
+      *q = quotient;
+    else
+      Del(quotient);
     if (r != nullptr) *r = FromU64(rem);
     return;
   }
@@ -203,7 +206,8 @@ void DivMod(const Num* u, const Num* v, Num** q, Num** r) {
   Num* quotient = New(m + 1);
   const uint64_t top = vn->d[n - 1], second = vn->d[n - 2];
   for (int j = m; j >= 0; --j) {
-    uint64_t num = (static_cast<uint64_t>(un->d[j + n]) << 16) | un->d[j + n - 1];
+    uint64_t num =
+        (static_cast<uint64_t>(un->d[j + n]) << 16) | un->d[j + n - 1];
     uint64_t qhat = num / top, rhat = num % top;
     while (qhat >= 65536 || qhat * second > ((rhat << 16) | un->d[j + n - 2])) {
       --qhat;
@@ -257,8 +261,14 @@ void DivMod(const Num* u, const Num* v, Num** q, Num** r) {
     Del(qv);
     Del(back);
   }
-  if (q != nullptr) *q = quotient; else Del(quotient);
-  if (r != nullptr) *r = rem; else Del(rem);
+  if (q != nullptr)
+    *q = quotient;
+  else
+    Del(quotient);
+  if (r != nullptr)
+    *r = rem;
+  else
+    Del(rem);
 }
 
 Num* FromDecimal(const char* text) {
@@ -375,8 +385,8 @@ struct Cfrac {
 Relation* NewRelation(const Cfrac& c, const Num* a, const Num* q,
                       uint32_t cofactor, const uint8_t* parity) {
   size_t bytes = (c.base->size() + 1 + 7) / 8;
-  auto* r = static_cast<Relation*>(
-      std::malloc(offsetof(Relation, parity) + bytes));
+  auto* r =
+      static_cast<Relation*>(std::malloc(offsetof(Relation, parity) + bytes));
   if (r == nullptr) {
     std::fprintf(stderr, "cfrac: malloc failed\n");
     std::exit(1);
@@ -496,8 +506,8 @@ int main(int argc, char** argv) {
   std::vector<Prime> base;
   base.reserve(base_size);
   base.push_back(MakePrime(2));
-  for (uint32_t p = 3; static_cast<int64_t>(base.size()) < base_size &&
-                       p < 65536; p += 2) {
+  for (uint32_t p = 3;
+       static_cast<int64_t>(base.size()) < base_size && p < 65536; p += 2) {
     bool prime = true;
     for (uint32_t d = 3; d * d <= p && prime; d += 2) prime = p % d != 0;
     if (!prime) continue;
@@ -510,8 +520,8 @@ int main(int argc, char** argv) {
   Cfrac c;
   c.n = n;
   c.base = &base;
-  c.partials = static_cast<Relation**>(
-      std::calloc(c.buckets, sizeof(Relation*)));
+  c.partials =
+      static_cast<Relation**>(std::calloc(c.buckets, sizeof(Relation*)));
   // P_0 = 0, Q_0 = 1, q_0 = floor(sqrt N); A_{-1} = 1, A_0 = q_0.
   Num* p = FromU64(0);
   Num* q = FromU64(1);
@@ -550,12 +560,12 @@ int main(int argc, char** argv) {
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
-  std::printf("cfrac_relations full=%lld partial=%lld combined=%lld "
-              "early_aborts=%lld base_largest=%u\n",
-              static_cast<long long>(c.fulls),
-              static_cast<long long>(c.partial_count),
-              static_cast<long long>(c.combined),
-              static_cast<long long>(c.aborts), base.back().p);
+  std::printf(
+      "cfrac_relations full=%lld partial=%lld combined=%lld "
+      "early_aborts=%lld base_largest=%u\n",
+      static_cast<long long>(c.fulls), static_cast<long long>(c.partial_count),
+      static_cast<long long>(c.combined), static_cast<long long>(c.aborts),
+      base.back().p);
   FreeRelations(c.full);
   for (uint32_t b = 0; b < c.buckets; ++b) FreeRelations(c.partials[b]);
   std::free(c.partials);

@@ -74,13 +74,14 @@ int main() {
   consumer.join();
 
   hak_stats s = Stats();
-  std::printf(
-      "served %" PRIu64 " slab blocks; mapped %.1f MiB now, %.1f MiB peak; "
-      "%" PRIu64 " mmap / %" PRIu64 " munmap calls; %" PRIu64
-      " SuperSlabs live, %" PRIu64 " cached; %" PRIu64 " large live\n",
-      s.slab_blocks_served, s.os_mapped_bytes / 1048576.0,
-      s.os_mapped_peak_bytes / 1048576.0, s.os_map_calls, s.os_unmap_calls,
-      s.superslabs_live, s.superslabs_cached, s.large_live);
+  std::printf("served %" PRIu64
+              " slab blocks; mapped %.1f MiB now, %.1f MiB peak; "
+              "%" PRIu64 " mmap / %" PRIu64 " munmap calls; %" PRIu64
+              " SuperSlabs live, %" PRIu64 " cached; %" PRIu64 " large live\n",
+              s.slab_blocks_served, s.os_mapped_bytes / 1048576.0,
+              s.os_mapped_peak_bytes / 1048576.0, s.os_map_calls,
+              s.os_unmap_calls, s.superslabs_live, s.superslabs_cached,
+              s.large_live);
   std::printf("%s\n", ok ? "all blocks verified" : "CONTENT MISMATCH");
   return ok && s.slab_blocks_served > 0 ? 0 : 1;
 }

@@ -103,8 +103,8 @@ struct Outcome {
 
 // Runs argv with env; stdin from `stdin_fd` (-1: /dev/null), stdout and
 // stderr into the files named ("" : /dev/null). Waits for it.
-Outcome Run(const std::vector<std::string>& argv, const Env& env,
-            int stdin_fd, const std::string& out, const std::string& err) {
+Outcome Run(const std::vector<std::string>& argv, const Env& env, int stdin_fd,
+            const std::string& out, const std::string& err) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (stdin_fd >= 0) {
@@ -112,30 +112,31 @@ Outcome Run(const std::vector<std::string>& argv, const Env& env,
   } else {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   }
-  posix_spawn_file_actions_addopen(
-      &actions, 1, out.empty() ? "/dev/null" : out.c_str(),
-      O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(
-      &actions, 2, err.empty() ? "/dev/null" : err.c_str(),
-      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1,
+                                   out.empty() ? "/dev/null" : out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2,
+                                   err.empty() ? "/dev/null" : err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> args, vars;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   for (const std::string& v : env) vars.push_back(const_cast<char*>(v.c_str()));
   vars.push_back(nullptr);
   Outcome outcome;
   auto start = std::chrono::steady_clock::now();
   pid_t pid;
-  int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(),
-                       vars.data());
+  int rc =
+      posix_spawn(&pid, args[0], &actions, nullptr, args.data(), vars.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) Die("cannot start " + argv[0] + ": " + std::strerror(rc));
   if (wait4(pid, &outcome.status, 0, &outcome.usage) != pid) {
     Die("wait4 failed");
   }
-  outcome.seconds = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count();
+  outcome.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return outcome;
 }
 
@@ -186,20 +187,20 @@ struct Generator {
                       word(), word(), rng.Below(4096));
         break;
       case 2:
-        std::snprintf(line, sizeof(line), "  // %s the %s of the %s %s",
-                      word(), word(), word(), word());
+        std::snprintf(line, sizeof(line), "  // %s the %s of the %s %s", word(),
+                      word(), word(), word());
         break;
       case 3:
         std::snprintf(line, sizeof(line), "  }");
         break;
       case 4:
-        std::snprintf(line, sizeof(line), "  %s->%s[%u] = %s_%u + %u;",
-                      word(), word(), rng.Below(16), word(), rng.Below(64),
+        std::snprintf(line, sizeof(line), "  %s->%s[%u] = %s_%u + %u;", word(),
+                      word(), rng.Below(16), word(), rng.Below(64),
                       rng.Below(1000));
         break;
       default:
-        std::snprintf(line, sizeof(line), "  return %s_%s(%s);", word(),
-                      word(), word());
+        std::snprintf(line, sizeof(line), "  return %s_%s(%s);", word(), word(),
+                      word());
     }
     return line;
   }
@@ -263,7 +264,8 @@ void Generate(const std::string& git, const std::string& dir, int commits,
   std::vector<std::string> argv = {git, "--git-dir=" + dir, "fast-import",
                                    "--quiet"};
   std::vector<char*> args, vars;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   for (const std::string& v : env) vars.push_back(const_cast<char*>(v.c_str()));
   vars.push_back(nullptr);
@@ -291,8 +293,8 @@ void Generate(const std::string& git, const std::string& dir, int commits,
     } else {
       int n = 1 + static_cast<int>(gen.rng.Below(4));
       for (int i = 0; i < n; ++i) {
-        changed.push_back(static_cast<int>(
-            gen.rng.Below(static_cast<uint32_t>(file_count))));
+        changed.push_back(
+            static_cast<int>(gen.rng.Below(static_cast<uint32_t>(file_count))));
       }
     }
     for (int f : changed) {
@@ -316,8 +318,7 @@ void Generate(const std::string& git, const std::string& dir, int commits,
 std::string Template(const std::string& git, const std::string& tmp,
                      int commits, int files, uint64_t seed, const Env& env) {
   std::string dir = tmp + "/hakmem-git-gc-v1-c" + std::to_string(commits) +
-                    "-f" + std::to_string(files) + "-s" +
-                    std::to_string(seed);
+                    "-f" + std::to_string(files) + "-s" + std::to_string(seed);
   if (access((dir + "/complete").c_str(), F_OK) == 0) return dir;
   std::string staging_pattern = dir + ".XXXXXX";
   std::vector<char> staging(staging_pattern.begin(), staging_pattern.end());
@@ -392,7 +393,8 @@ int main(int argc, char** argv) {
   for (std::string line; std::getline(bindings, line);) {
     std::string from = "binding file " + git + " [0] to ";
     size_t at = line.find(from);
-    if (at == std::string::npos || line.find("symbol `malloc'") == std::string::npos) {
+    if (at == std::string::npos ||
+        line.find("symbol `malloc'") == std::string::npos) {
       continue;
     }
     size_t start = at + from.size();
@@ -428,10 +430,11 @@ int main(int argc, char** argv) {
   }
   double cpu = run.usage.ru_utime.tv_sec + run.usage.ru_utime.tv_usec * 1e-6 +
                run.usage.ru_stime.tv_sec + run.usage.ru_stime.tv_usec * 1e-6;
-  std::printf("git_gc commits=%d files=%d seed=%llu pack_threads=%d "
-              "git=%s repository=%s\n",
-              commits, files, static_cast<unsigned long long>(seed),
-              pack_threads, git.c_str(), repo.c_str());
+  std::printf(
+      "git_gc commits=%d files=%d seed=%llu pack_threads=%d "
+      "git=%s repository=%s\n",
+      commits, files, static_cast<unsigned long long>(seed), pack_threads,
+      git.c_str(), repo.c_str());
   std::printf("result git_gc %.6g s\n", run.seconds);
   std::printf("result git_gc_cpu %.6g s\n", cpu);
   std::printf("peak_rss_kib %ld\n", run.usage.ru_maxrss);

@@ -46,8 +46,7 @@ double RunBatches(int64_t pairs, size_t size, int n, int** blocks) {
     }
     for (int i = 0; i < n; ++i) std::free(blocks[i]);
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -69,9 +68,10 @@ int main(int argc, char** argv) {
   std::vector<int64_t> sizes = flags.IntList("sizes", {16, 32, 64}, 1);
   int64_t pairs = flags.Int("pairs", 2000000, 1600);
   flags.RejectUnknown();
-  std::printf("glibc_simple pairs=%lld per batch size and setting, "
-              "batches of 25,100,400,1600\n",
-              static_cast<long long>(pairs));
+  std::printf(
+      "glibc_simple pairs=%lld per batch size and setting, "
+      "batches of 25,100,400,1600\n",
+      static_cast<long long>(pairs));
 
   auto** blocks = static_cast<int**>(std::malloc(1600 * sizeof(int*)));
   double total_seconds = 0;

@@ -85,10 +85,11 @@ int main(int argc, char** argv) {
     mean += size;
   }
   for (uint32_t& offset : g_offsets) offset = rng.Below(kWorkingSet);
-  std::printf("glibc_thread threads=%d iterations=%lld per thread, "
-              "sizes 4..32768 (mean %.1f B) seed=%llu\n",
-              threads_count, static_cast<long long>(iterations),
-              mean / kSizes, static_cast<unsigned long long>(seed));
+  std::printf(
+      "glibc_thread threads=%d iterations=%lld per thread, "
+      "sizes 4..32768 (mean %.1f B) seed=%llu\n",
+      threads_count, static_cast<long long>(iterations), mean / kSizes,
+      static_cast<unsigned long long>(seed));
 
   g_waiting.store(threads_count + 1);
   std::vector<std::thread> threads;

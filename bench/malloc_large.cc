@@ -31,11 +31,12 @@ int main(int argc, char** argv) {
   int64_t max_mib = flags.Int("max-mib", 25, min_mib);
   uint64_t seed = flags.Int("seed", 42);
   flags.RejectUnknown();
-  std::printf("malloc_large replacements=%lld slots=%u size=%lld..%lld MiB "
-              "seed=%llu\n",
-              static_cast<long long>(replacements), slots,
-              static_cast<long long>(min_mib), static_cast<long long>(max_mib),
-              static_cast<unsigned long long>(seed));
+  std::printf(
+      "malloc_large replacements=%lld slots=%u size=%lld..%lld MiB "
+      "seed=%llu\n",
+      static_cast<long long>(replacements), slots,
+      static_cast<long long>(min_mib), static_cast<long long>(max_mib),
+      static_cast<unsigned long long>(seed));
 
   const uint64_t min_size = static_cast<uint64_t>(min_mib) << 20;
   const uint64_t range = (static_cast<uint64_t>(max_mib) << 20) - min_size;

@@ -185,8 +185,8 @@ void RunThread(int index) {
     }
     if (p.threads > 1 && p.cross > 0 && loop % p.cross == 0 &&
         alloc_count > 0 && !g_one_finished.load(std::memory_order_relaxed)) {
-      auto* batch = static_cast<Batch*>(std::malloc(
-          sizeof(Batch) + (alloc_count - 1) * sizeof(char*)));
+      auto* batch = static_cast<Batch*>(
+          std::malloc(sizeof(Batch) + (alloc_count - 1) * sizeof(char*)));
       if (batch == nullptr) {
         std::fprintf(stderr, "rptest: malloc of a batch failed\n");
         std::exit(1);
@@ -246,15 +246,17 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 2000; ++i) {
     double u = uniform(), v = uniform(), w = uniform();
     double drop = v + w - 1;
-    g_sizes.push_back(p.min_size + static_cast<uint32_t>(
-        (p.max_size - p.min_size) * u * (drop < 0 ? -drop : drop)));
+    g_sizes.push_back(p.min_size +
+                      static_cast<uint32_t>((p.max_size - p.min_size) * u *
+                                            (drop < 0 ? -drop : drop)));
     mean += g_sizes.back();
   }
-  std::printf("rptest threads=%d slots=%u loops=%lld ops=%u cross=%lld "
-              "size=%u..%u (mean %.0f B) seed=%llu\n",
-              p.threads, p.slots, static_cast<long long>(p.loops), p.ops,
-              static_cast<long long>(p.cross), p.min_size, p.max_size,
-              mean / 2000, static_cast<unsigned long long>(p.seed));
+  std::printf(
+      "rptest threads=%d slots=%u loops=%lld ops=%u cross=%lld "
+      "size=%u..%u (mean %.0f B) seed=%llu\n",
+      p.threads, p.slots, static_cast<long long>(p.loops), p.ops,
+      static_cast<long long>(p.cross), p.min_size, p.max_size, mean / 2000,
+      static_cast<unsigned long long>(p.seed));
 
   std::vector<Worker> workers(p.threads);
   g_workers = &workers;
@@ -270,8 +272,8 @@ int main(int argc, char** argv) {
     ops += w.ops;
     cpu_seconds += w.cpu_seconds;
   }
-  std::printf("rptest_ops %lld cpu_seconds %.3f\n",
-              static_cast<long long>(ops), cpu_seconds);
+  std::printf("rptest_ops %lld cpu_seconds %.3f\n", static_cast<long long>(ops),
+              cpu_seconds);
   bench::PrintResult("rptest", ops / cpu_seconds, "ops/s");
   g_workers = nullptr;
   bench::PrintProcessReport();

@@ -101,10 +101,11 @@ int main(int argc, char** argv) {
   double mean = 0;
   for (uint32_t s : schedule) mean += s;
   mean /= schedule.size();
-  std::printf("sh6bench threads=%d slots=%u passes=%lld max=%u "
-              "schedule=%zu sizes, mean %.1f B\n",
-              p.threads, p.slots, static_cast<long long>(p.passes), max_size,
-              schedule.size(), mean);
+  std::printf(
+      "sh6bench threads=%d slots=%u passes=%lld max=%u "
+      "schedule=%zu sizes, mean %.1f B\n",
+      p.threads, p.slots, static_cast<long long>(p.passes), max_size,
+      schedule.size(), mean);
 
   g_waiting.store(p.threads + 1);
   std::vector<std::thread> threads;

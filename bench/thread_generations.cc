@@ -73,7 +73,8 @@ uint64_t* NewBlock(bench::Rng& rng, size_t words_shift) {
 void FreeBlock(uint64_t* b) {
   if (b == nullptr) return;
   size_t words = b[0];
-  bool intact = words != 0 && (words <= 8 || b[words - 1] == Word(b, words - 1));
+  bool intact =
+      words != 0 && (words <= 8 || b[words - 1] == Word(b, words - 1));
   for (size_t i = 1; intact && i < words && i < 8; ++i) {
     intact = b[i] == Word(b, i);
   }
@@ -130,7 +131,8 @@ int main(int argc, char** argv) {
   p.generations = flags.Int("generations", 400, 1);
   p.allocs = flags.Int("allocs", 5000, 1);
   p.transfers = static_cast<uint32_t>(flags.Int("transfers", 1000, 1));
-  std::vector<int64_t> checkpoints = flags.IntList("checkpoints", {100, 400}, 1);
+  std::vector<int64_t> checkpoints =
+      flags.IntList("checkpoints", {100, 400}, 1);
   uint64_t seed = flags.Int("seed", 1);
   flags.RejectUnknown();
   std::printf(
@@ -156,9 +158,9 @@ int main(int argc, char** argv) {
       if (main_rng.Below(2) == 0) FreeBlock(slot.exchange(nullptr));
     }
     for (int64_t c : checkpoints) {
-      if (c == g) std::printf("rss_kib_after_generation %lld %ld\n",
-                              static_cast<long long>(g),
-                              bench::StatusKib("VmRSS:"));
+      if (c == g)
+        std::printf("rss_kib_after_generation %lld %ld\n",
+                    static_cast<long long>(g), bench::StatusKib("VmRSS:"));
     }
   }
   double seconds =

@@ -100,16 +100,15 @@ void Consume(int64_t* freed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Flags flags(argc, argv,
-                     "[--workers=1] [--batches=5000] [--size=64]");
+  bench::Flags flags(argc, argv, "[--workers=1] [--batches=5000] [--size=64]");
   int workers = static_cast<int>(flags.Int("workers", 1, 1));
   int64_t batches = flags.Int("batches", 5000, 1);
   size_t size = static_cast<size_t>(flags.Int("size", 64, 1));
   flags.RejectUnknown();
-  std::printf("xmalloc_test workers=%d (producers and as many consumers) "
-              "batches=%lld of %d blocks, size=%zu\n",
-              workers, static_cast<long long>(batches), kBlocksPerBatch,
-              size);
+  std::printf(
+      "xmalloc_test workers=%d (producers and as many consumers) "
+      "batches=%lld of %d blocks, size=%zu\n",
+      workers, static_cast<long long>(batches), kBlocksPerBatch, size);
 
   g_to_pop = batches;
   std::vector<int64_t> freed(workers, 0);

@@ -21,7 +21,8 @@ struct CErrorHandler {
 };
 CErrorHandler g_c_error_handler;
 
-void CallCErrorHandler(const hakmem::internal::MemoryErrorReport& report, void* slot) {
+void CallCErrorHandler(const hakmem::internal::MemoryErrorReport& report,
+                       void* slot) {
   const auto* c = static_cast<const CErrorHandler*>(slot);
   struct hak_error error;
   error.kind = static_cast<enum hak_error_kind>(report.error);
@@ -45,19 +46,25 @@ void* hak_malloc(size_t size) { return hakmem::internal::Malloc(size); }
 
 void hak_free(void* ptr) { hakmem::internal::Free(ptr); }
 
-void hak_free_sized(void* ptr, size_t size) { hakmem::internal::FreeSized(ptr, size); }
+void hak_free_sized(void* ptr, size_t size) {
+  hakmem::internal::FreeSized(ptr, size);
+}
 
 void* hak_calloc(size_t count, size_t size) {
   return hakmem::internal::Calloc(count, size);
 }
 
-void* hak_realloc(void* ptr, size_t size) { return hakmem::internal::Realloc(ptr, size); }
+void* hak_realloc(void* ptr, size_t size) {
+  return hakmem::internal::Realloc(ptr, size);
+}
 
 void* hak_aligned_alloc(size_t alignment, size_t size) {
   return hakmem::internal::AlignedAlloc(alignment, size);
 }
 
-size_t hak_usable_size(const void* ptr) { return hakmem::internal::UsableSize(ptr); }
+size_t hak_usable_size(const void* ptr) {
+  return hakmem::internal::UsableSize(ptr);
+}
 
 void hak_free_aligned_sized(void* ptr, size_t alignment, size_t size) {
   hakmem::internal::FreeAlignedSized(ptr, alignment, size);
@@ -71,16 +78,17 @@ hak_error_handler hak_set_error_handler(hak_error_handler handler,
   hak_error_handler previous = g_c_error_handler.handler;
   g_c_error_handler = CErrorHandler{handler, context};
   if (handler != nullptr) {
-    hakmem::internal::SetMemoryErrorHandler(CallCErrorHandler, &g_c_error_handler);
+    hakmem::internal::SetMemoryErrorHandler(CallCErrorHandler,
+                                            &g_c_error_handler);
   }
   return previous;
 }
 
 // hak_stats is the two header words and the table of core/stats.h, field
 // for field: a field missing from either, or out of order, fails here.
-#define HAKMEM_STATS_LAYOUT(name)                                          \
-  static_assert(offsetof(struct hak_stats, name) ==                        \
-                    offsetof(struct hak_stats, os_mapped_bytes) +          \
+#define HAKMEM_STATS_LAYOUT(name)                                         \
+  static_assert(offsetof(struct hak_stats, name) ==                       \
+                    offsetof(struct hak_stats, os_mapped_bytes) +         \
                         offsetof(hakmem::internal::AllocatorStats, name), \
                 "hak_stats and HAKMEM_STATS_FIELDS disagree on " #name);
 HAKMEM_STATS_FIELDS(HAKMEM_STATS_LAYOUT)
@@ -132,7 +140,8 @@ void* hak_heap_aligned_alloc(hak_heap* heap, size_t alignment, size_t size) {
     errno = EINVAL;
     return nullptr;
   }
-  return reinterpret_cast<hakmem::internal::Arena*>(heap)->Alloc(size, alignment);
+  return reinterpret_cast<hakmem::internal::Arena*>(heap)->Alloc(size,
+                                                                 alignment);
 }
 
 void hak_heap_free(hak_heap* heap, void* ptr) {
@@ -140,7 +149,8 @@ void hak_heap_free(hak_heap* heap, void* ptr) {
 }
 
 void hak_heap_destroy(hak_heap* heap) {
-  if (heap != nullptr) reinterpret_cast<hakmem::internal::Arena*>(heap)->Destroy();
+  if (heap != nullptr)
+    reinterpret_cast<hakmem::internal::Arena*>(heap)->Destroy();
 }
 
 int hak_collect(int force) {

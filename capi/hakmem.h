@@ -62,8 +62,8 @@
 #define HAKMEM_VERSION_MINOR 1
 #define HAKMEM_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as returned by hak_version(). */
-#define HAKMEM_VERSION                                              \
-  ((HAKMEM_VERSION_MAJOR << 16) | (HAKMEM_VERSION_MINOR << 8) |    \
+#define HAKMEM_VERSION                                          \
+  ((HAKMEM_VERSION_MAJOR << 16) | (HAKMEM_VERSION_MINOR << 8) | \
    HAKMEM_VERSION_PATCH)
 
 #ifdef __cplusplus
@@ -126,20 +126,20 @@ struct hak_stats {
   uint64_t large_cached;         /* runs of freed large pages kept for reuse */
   uint64_t threads_live;         /* threads with an initialised heap */
   /* Since version 2: */
-  uint64_t os_decommit_calls;    /* madvise(MADV_DONTNEED) calls */
-  uint64_t os_decommitted_bytes; /* bytes given back by them */
-  uint64_t free_slab_dirty_bytes;/* free slab bytes possibly still committed */
+  uint64_t os_decommit_calls;     /* madvise(MADV_DONTNEED) calls */
+  uint64_t os_decommitted_bytes;  /* bytes given back by them */
+  uint64_t free_slab_dirty_bytes; /* free slab bytes possibly still committed */
   /* Since version 3: */
-  uint64_t decommit_budget_bytes;/* free slab bytes kept committed before
-                                    decommitting (adapts: docs/CONFIG.md) */
-  uint64_t bytes_in_use_estimate;/* bytes of slab spans in use by size
-                                    classes plus large blocks in use (and
-                                    a page per live guarded sample): an
-                                    upper estimate, as free blocks inside
-                                    those spans count */
+  uint64_t decommit_budget_bytes; /* free slab bytes kept committed before
+                                     decommitting (adapts: docs/CONFIG.md) */
+  uint64_t bytes_in_use_estimate; /* bytes of slab spans in use by size
+                                     classes plus large blocks in use (and
+                                     a page per live guarded sample): an
+                                     upper estimate, as free blocks inside
+                                     those spans count */
   /* Since version 4: */
-  uint64_t spans_abandoned;      /* spans of exited threads not yet adopted */
-  uint64_t large_cached_bytes;   /* bytes of the large_cached runs */
+  uint64_t spans_abandoned;    /* spans of exited threads not yet adopted */
+  uint64_t large_cached_bytes; /* bytes of the large_cached runs */
 };
 
 /* Fills `out` (see HAK_STATS_VERSION; version 1 callers get the fields
@@ -192,12 +192,12 @@ int hak_stats_print(void* out);
 
 enum hak_error_kind {
   HAK_ERROR_DOUBLE_FREE = 1,
-  HAK_ERROR_INVALID_FREE = 2,          /* not a pointer hakmem returned */
-  HAK_ERROR_INTERIOR_FREE = 3,         /* into the middle of a block */
-  HAK_ERROR_INVALID_POINTER = 4,       /* realloc/usable_size of a dead block */
-  HAK_ERROR_SIZE_MISMATCH = 5,         /* sized free with the wrong size */
-  HAK_ERROR_CORRUPTED_FREE_LIST = 6,   /* a freed block was written to */
-  HAK_ERROR_WRONG_HEAP = 7,            /* hak_heap_free of a block not of that heap */
+  HAK_ERROR_INVALID_FREE = 2,        /* not a pointer hakmem returned */
+  HAK_ERROR_INTERIOR_FREE = 3,       /* into the middle of a block */
+  HAK_ERROR_INVALID_POINTER = 4,     /* realloc/usable_size of a dead block */
+  HAK_ERROR_SIZE_MISMATCH = 5,       /* sized free with the wrong size */
+  HAK_ERROR_CORRUPTED_FREE_LIST = 6, /* a freed block was written to */
+  HAK_ERROR_WRONG_HEAP = 7, /* hak_heap_free of a block not of that heap */
   /* Faults on a sampled guarded block (HAKMEM_GUARD_RATE): */
   HAK_ERROR_USE_AFTER_FREE = 8,
   HAK_ERROR_HEAP_BUFFER_OVERFLOW = 9,  /* access past the block's end */
@@ -226,8 +226,7 @@ struct hak_error {
  * returns, the operation that erred did nothing (the block is leaked). It
  * runs on the erring thread, possibly inside malloc or free: it must not
  * free the pointer it is given, and should do little else. */
-typedef void (*hak_error_handler)(const struct hak_error* error,
-                                  void* context);
+typedef void (*hak_error_handler)(const struct hak_error* error, void* context);
 
 /* Installs `handler` (NULL restores the default: report, then abort or
  * continue as HAKMEM_ON_ERROR says); returns the previous handler. Not to

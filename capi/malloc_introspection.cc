@@ -206,8 +206,7 @@ HAK_EXPORT int malloc_trim(size_t pad) noexcept {
 HAK_EXPORT int mallopt(int param, int value) noexcept {
   switch (param) {
     case M_MXFAST:
-      return value >= 0 &&
-                     static_cast<size_t>(value) <= 80 * sizeof(size_t) / 4
+      return value >= 0 && static_cast<size_t>(value) <= 80 * sizeof(size_t) / 4
                  ? 1
                  : 0;
     case M_NLBLKS:

@@ -42,7 +42,9 @@ void* NewOrNull(size_t size, size_t alignment) noexcept {
 
 }  // namespace
 
-HAK_EXPORT void* malloc(size_t size) noexcept { return hakmem::internal::Malloc(size); }
+HAK_EXPORT void* malloc(size_t size) noexcept {
+  return hakmem::internal::Malloc(size);
+}
 
 HAK_EXPORT void free(void* p) noexcept { hakmem::internal::Free(p); }
 
@@ -63,7 +65,8 @@ HAK_EXPORT void* reallocarray(void* p, size_t count, size_t size) noexcept {
   return hakmem::internal::Realloc(p, total);
 }
 
-HAK_EXPORT int posix_memalign(void** out, size_t alignment, size_t size) noexcept {
+HAK_EXPORT int posix_memalign(void** out, size_t alignment,
+                              size_t size) noexcept {
   // POSIX: a power of two that is a multiple of sizeof(void*), else EINVAL;
   // errors are returned, *out is left alone and errno is not changed.
   if (!IsPowerOfTwo(alignment) || alignment % sizeof(void*) != 0) {
@@ -93,7 +96,8 @@ HAK_EXPORT void* memalign(size_t alignment, size_t size) noexcept {
     return nullptr;
   }
   if (!IsPowerOfTwo(alignment)) {
-    alignment = alignment <= 16 ? 16 : size_t{1} << (64 - __builtin_clzll(alignment));
+    alignment =
+        alignment <= 16 ? 16 : size_t{1} << (64 - __builtin_clzll(alignment));
   }
   return hakmem::internal::AlignedAlloc(alignment, size);
 }
@@ -108,14 +112,20 @@ HAK_EXPORT void* pvalloc(size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  return hakmem::internal::AlignedAlloc(kPageSize, rounded == 0 ? kPageSize : rounded);
+  return hakmem::internal::AlignedAlloc(kPageSize,
+                                        rounded == 0 ? kPageSize : rounded);
 }
 
-HAK_EXPORT size_t malloc_usable_size(void* p) noexcept { return hakmem::internal::UsableSize(p); }
+HAK_EXPORT size_t malloc_usable_size(void* p) noexcept {
+  return hakmem::internal::UsableSize(p);
+}
 
-HAK_EXPORT void free_sized(void* p, size_t size) noexcept { hakmem::internal::FreeSized(p, size); }
+HAK_EXPORT void free_sized(void* p, size_t size) noexcept {
+  hakmem::internal::FreeSized(p, size);
+}
 
-HAK_EXPORT void free_aligned_sized(void* p, size_t alignment, size_t size) noexcept {
+HAK_EXPORT void free_aligned_sized(void* p, size_t alignment,
+                                   size_t size) noexcept {
   hakmem::internal::FreeAlignedSized(p, alignment, size);
 }
 
@@ -124,9 +134,7 @@ HAK_EXPORT void free_aligned_sized(void* p, size_t alignment, size_t size) noexc
 #define HAK_CXX_EXPORT __attribute__((visibility("default")))
 
 HAK_CXX_EXPORT void* operator new(size_t size) { return NewOrThrow(size, 0); }
-HAK_CXX_EXPORT void* operator new[](size_t size) {
-  return NewOrThrow(size, 0);
-}
+HAK_CXX_EXPORT void* operator new[](size_t size) { return NewOrThrow(size, 0); }
 HAK_CXX_EXPORT void* operator new(size_t size, const std::nothrow_t&) noexcept {
   return NewOrNull(size, 0);
 }
@@ -149,13 +157,16 @@ HAK_CXX_EXPORT void* operator new[](size_t size, std::align_val_t al,
   return NewOrNull(size, static_cast<size_t>(al));
 }
 
-HAK_CXX_EXPORT void operator delete(void* p) noexcept { hakmem::internal::Free(p); }
-HAK_CXX_EXPORT void operator delete[](void* p) noexcept { hakmem::internal::Free(p); }
+HAK_CXX_EXPORT void operator delete(void* p) noexcept {
+  hakmem::internal::Free(p);
+}
+HAK_CXX_EXPORT void operator delete[](void* p) noexcept {
+  hakmem::internal::Free(p);
+}
 HAK_CXX_EXPORT void operator delete(void* p, const std::nothrow_t&) noexcept {
   hakmem::internal::Free(p);
 }
-HAK_CXX_EXPORT void operator delete[](void* p,
-                                      const std::nothrow_t&) noexcept {
+HAK_CXX_EXPORT void operator delete[](void* p, const std::nothrow_t&) noexcept {
   hakmem::internal::Free(p);
 }
 HAK_CXX_EXPORT void operator delete(void* p, size_t size) noexcept {

@@ -21,7 +21,8 @@ void PrintStatsAtExit() {
   char buf[4096];
   size_t len = hakmem::internal::FormatStats(
       buf, sizeof(buf),
-      hakmem::internal::GetConfig().stats_at_exit == hakmem::internal::StatsOutput::kJson);
+      hakmem::internal::GetConfig().stats_at_exit ==
+          hakmem::internal::StatsOutput::kJson);
   for (size_t off = 0; off < len;) {
     ssize_t n = write(g_stats_fd, buf + off, len - off);
     if (n <= 0) break;
@@ -32,7 +33,9 @@ void PrintStatsAtExit() {
 // Reading the configuration here also reports bad HAKMEM_* variables at
 // start-up rather than at the first allocation that needs them.
 __attribute__((constructor)) void RegisterStatsAtExit() {
-  if (hakmem::internal::GetConfig().stats_at_exit == hakmem::internal::StatsOutput::kNone) return;
+  if (hakmem::internal::GetConfig().stats_at_exit ==
+      hakmem::internal::StatsOutput::kNone)
+    return;
   g_stats_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   if (g_stats_fd >= 0) std::atexit(PrintStatsAtExit);
 }

@@ -314,9 +314,10 @@ std::vector<void*> ErrorInjector::CorruptUntilReported(
   size_t bytes = 0;
   while (window.count() == 0) {
     if (bytes > limit) {
-      Fail("corrupted freed block %p (%s class %d, mode %d) never popped: "
-           "%zu allocations of its class",
-           f.p, tier, f.cls, mode % 5, taken.size());
+      Fail(
+          "corrupted freed block %p (%s class %d, mode %d) never popped: "
+          "%zu allocations of its class",
+          f.p, tier, f.cls, mode % 5, taken.size());
     }
     void* p = heap_.at(static_cast<size_t>(allocate())).p;
     if (p == f.p) {
@@ -326,9 +327,9 @@ std::vector<void*> ErrorInjector::CorruptUntilReported(
     taken.push_back(p);
     bytes += ClassSize(f.cls);
   }
-  window.ExpectOne(ExpectedError{f.p, KindBit(HAK_ERROR_CORRUPTED_FREE_LIST),
-                                 tier, f.cls},
-                   what);
+  window.ExpectOne(
+      ExpectedError{f.p, KindBit(HAK_ERROR_CORRUPTED_FREE_LIST), tier, f.cls},
+      what);
   return taken;
 }
 

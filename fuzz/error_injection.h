@@ -114,9 +114,11 @@ class ErrorInjector {
   // model index of f's class) until hakmem reports f's free list
   // corrupted: exactly once, before any allocation returns f, and within
   // `limit` bytes of allocations. Returns the blocks taken meanwhile.
-  std::vector<void*> CorruptUntilReported(
-      const FreedBlock& f, uint8_t mode, uint64_t value, const char* tier,
-      size_t limit, const std::function<long()>& allocate, const char* what);
+  std::vector<void*> CorruptUntilReported(const FreedBlock& f, uint8_t mode,
+                                          uint64_t value, const char* tier,
+                                          size_t limit,
+                                          const std::function<long()>& allocate,
+                                          const char* what);
 
   HeapModel& heap_;
   bool corruption_;

@@ -133,10 +133,10 @@ void ErrorWindow::ExpectOne(const ExpectedError& expected,
   const char* tier = expected.tier != nullptr && IsGuarded(expected.ptr)
                          ? "guarded"
                          : expected.tier;
-  if (tier != nullptr && (std::strcmp(r.tier, tier) != 0 ||
-                          r.size_class != expected.size_class)) {
-    Fail("%s of %p: expected tier=%s class=%d: %s", what, expected.ptr,
-         tier, expected.size_class, r.line);
+  if (tier != nullptr &&
+      (std::strcmp(r.tier, tier) != 0 || r.size_class != expected.size_class)) {
+    Fail("%s of %p: expected tier=%s class=%d: %s", what, expected.ptr, tier,
+         expected.size_class, r.line);
   }
   if (r.thread != CurrentThread()) {
     Fail("%s of %p: report names thread %u, erring thread is %u: %s", what,

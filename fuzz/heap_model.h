@@ -60,7 +60,7 @@ struct FreedBlock {
   bool corruptible;  // still on one of its owner's free lists, as far as known
                      // (for an arena block: on its span's free list, i.e.
                      // freed by hak_heap_free rather than remotely)
-  int arena = -1;          // the arena slot it belonged to, or -1
+  int arena = -1;    // the arena slot it belonged to, or -1
   uint64_t arena_gen = 0;  // and which arena in that slot (ArenaSlot::gen)
 };
 

@@ -8,9 +8,9 @@
 // with live blocks inside, re-create. Every block holds a pattern of its own
 // that is checked before it is freed or reallocated; every result is
 // checked against the model (heap_model.h); after each operation the
-// thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must report
-// no error at all (error_log.h aborts on any report). Everything is freed,
-// and every arena destroyed, at the end of each input.
+// thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must
+// report no error at all (error_log.h aborts on any report). Everything is
+// freed, and every arena destroyed, at the end of each input.
 //
 // Built a second time as ops_guarded_fuzz, with FUZZ_GUARD_RATE defined:
 // HAKMEM_GUARD_RATE is set to it, so that about one in that many blocks
@@ -55,8 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint8_t opcode = in.Byte();
     fuzz::RunValidOp(opcode, in, heap, /*holder=*/-1);
     char where[48];
-    std::snprintf(where, sizeof(where), "operation %d (opcode %u)", op,
-                  opcode);
+    std::snprintf(where, sizeof(where), "operation %d (opcode %u)", op, opcode);
     fuzz::CheckHeap(where);
   }
   heap.FreeAll(-1);

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   bazel-bootstrap default-jdk-headless  # the build (Bazel 4.2.3, offline)
   clang lld libclang-rt-14-dev          # compiler, linker, sanitizers
+  clang-format-14                       # tools/format_check.sh
   libgtest-dev libbenchmark-dev libabsl-dev libfuzzer-14-dev
   valgrind python3                      # benchmarks: callgrind, the runner
   libmimalloc2.0 libjemalloc2 libtcmalloc-minimal4  # allocators compared

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, then runs
-# every Bazel test in the plain build and under ASan, UBSan and TSan.
+# every Bazel test in the plain build and under ASan, UBSan and TSan, the
+# format check and the consumer workspace.
 # Ends with one line "N passed, N failed" (test targets, all configs).
 # Extra arguments go to every `bazel test` (e.g. --config=... filters).
 set -uo pipefail
@@ -24,6 +25,8 @@ for config in "" asan ubsan tsan; do
   failed=$((failed + f))
   ((rc == 0)) || status=1
 done
+# Every C/C++ file formatted as .clang-format says.
+if tools/format_check.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 # hakmem as a dependency of another Bazel workspace (examples/consumer).
 if tools/consumer_test.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 echo "${passed} passed, ${failed} failed"

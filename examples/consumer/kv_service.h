@@ -31,21 +31,23 @@ class KvService {
   // Handles the requests in order; returns one response per request.
   // Must be called on one thread at a time (the batch heap is owned by the
   // calling thread).
-  std::vector<std::string> HandleBatch(const std::vector<std::string>& requests);
+  std::vector<std::string> HandleBatch(
+      const std::vector<std::string>& requests);
 
   size_t size() const { return store_.size(); }
 
  private:
-  using Key = std::basic_string<char, std::char_traits<char>,
-                                hakmem::Allocator<char>>;
+  using Key =
+      std::basic_string<char, std::char_traits<char>, hakmem::Allocator<char>>;
   struct KeyHash {
     size_t operator()(const Key& k) const {
-      return std::hash<std::string_view>()(std::string_view(k.data(), k.size()));
+      return std::hash<std::string_view>()(
+          std::string_view(k.data(), k.size()));
     }
   };
-  using Store =
-      std::unordered_map<Key, hakmem::Box<char[]>, KeyHash, std::equal_to<Key>,
-                         hakmem::Allocator<std::pair<const Key, hakmem::Box<char[]>>>>;
+  using Store = std::unordered_map<
+      Key, hakmem::Box<char[]>, KeyHash, std::equal_to<Key>,
+      hakmem::Allocator<std::pair<const Key, hakmem::Box<char[]>>>>;
 
   std::string Handle(std::string_view verb, std::string_view key,
                      std::string_view value);

@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     const size_t kBatch = 1000;
     for (size_t done = 0; done < n; done += kBatch) {
       answered += service
-                      .HandleBatch(Synthetic(n - done < kBatch ? n - done : kBatch, done))
+                      .HandleBatch(Synthetic(
+                          n - done < kBatch ? n - done : kBatch, done))
                       .size();
     }
     std::cout << "answered " << answered << " requests; keys "
@@ -74,9 +75,9 @@ int main(int argc, char** argv) {
   // hakmem's counters moved.
   void* probe = std::malloc(100);
   hak_error_handler previous = hak_set_error_handler(CountError, nullptr);
-  const bool hakmem_malloc = probe != nullptr &&
-                             malloc_usable_size(probe) == hak_usable_size(probe) &&
-                             g_errors == 0;
+  const bool hakmem_malloc =
+      probe != nullptr && malloc_usable_size(probe) == hak_usable_size(probe) &&
+      g_errors == 0;
   hak_set_error_handler(previous, nullptr);
   std::free(probe);
   hak_stats s;

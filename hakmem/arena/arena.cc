@@ -28,8 +28,7 @@ FreeBlock* TakeOne(SlabMeta* m) {
   if (b != nullptr) {
     FreeBlock* next;
     if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
-      ReportMemoryError(BrokenLinkError(b), b,
-                        "arena", m->size_class);
+      ReportMemoryError(BrokenLinkError(b), b, "arena", m->size_class);
       m->free_list = nullptr;  // leak the rest of the list
       m->free_count = 0;
       return nullptr;
@@ -131,8 +130,7 @@ void Arena::Free(void* p) {
       return;
     }
     if (!IsCarvedBlockStart(m, p)) {
-      ReportMemoryError(MemoryError::kInteriorFree, p, "arena",
-                        m->size_class);
+      ReportMemoryError(MemoryError::kInteriorFree, p, "arena", m->size_class);
       return;
     }
     auto* b = static_cast<FreeBlock*>(p);

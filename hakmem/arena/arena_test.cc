@@ -94,7 +94,7 @@ TEST(ArenaTest, MisuseIsReported) {
   b->Free(big);   // another arena's large block
   b->Free(ours);  // a thread-heap block
   a->Free(pa);
-  a->Free(pa);    // double free inside the arena
+  a->Free(pa);  // double free inside the arena
   ASSERT_EQ(log.errors().size(), 4u);
   EXPECT_EQ(log.errors()[0], MemoryError::kWrongHeap);
   EXPECT_EQ(log.errors()[1], MemoryError::kWrongHeap);

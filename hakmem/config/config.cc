@@ -23,13 +23,16 @@ bool ParseSize(const char* s, uint64_t* out) {
   switch (*s) {
     case '\0':
       break;
-    case 'k': case 'K':
+    case 'k':
+    case 'K':
       shift = 10;
       break;
-    case 'm': case 'M':
+    case 'm':
+    case 'M':
       shift = 20;
       break;
-    case 'g': case 'G':
+    case 'g':
+    case 'G':
       shift = 30;
       break;
     default:
@@ -113,13 +116,11 @@ struct Parser {
     } else if (std::strcmp(name, "HAKMEM_TCACHE_BYTES") == 0) {
       Range(name, value, 4096, 16 << 20, "4K..16M", &c.thread_cache_bytes);
     } else if (std::strcmp(name, "HAKMEM_LARGE_CACHE_BYTES") == 0) {
-      Range(name, value, 0, uint64_t{4} << 30, "0..4G",
-            &c.large_cache_bytes);
+      Range(name, value, 0, uint64_t{4} << 30, "0..4G", &c.large_cache_bytes);
     } else if (std::strcmp(name, "HAKMEM_SS_CACHE") == 0) {
       Range(name, value, 0, 1024, "0..1024", &c.cached_empty_superslabs);
     } else if (std::strcmp(name, "HAKMEM_DECOMMIT_BYTES") == 0) {
-      Range(name, value, 0, uint64_t{1} << 40, "0..1024G",
-            &c.decommit_bytes);
+      Range(name, value, 0, uint64_t{1} << 40, "0..1024G", &c.decommit_bytes);
     } else if (std::strcmp(name, "HAKMEM_GUARD_RATE") == 0) {
       Range(name, value, 0, uint64_t{1} << 31, "0..2147483648 (2^31)",
             &c.guard_rate);
@@ -153,19 +154,23 @@ struct Parser {
 };
 
 const char* const kVariableNames[] = {
-    "HAKMEM_PROFILE",          "HAKMEM_ON_ERROR",
-    "HAKMEM_STATS",            "HAKMEM_TCACHE_BYTES",
-    "HAKMEM_LARGE_CACHE_BYTES", "HAKMEM_SS_CACHE",
-    "HAKMEM_TINY_USE_SUPERSLAB", "HAKMEM_DECOMMIT_BYTES",
-    "HAKMEM_TINY_MAX_SIZE",    "HAKMEM_GUARD_RATE",
+    "HAKMEM_PROFILE",
+    "HAKMEM_ON_ERROR",
+    "HAKMEM_STATS",
+    "HAKMEM_TCACHE_BYTES",
+    "HAKMEM_LARGE_CACHE_BYTES",
+    "HAKMEM_SS_CACHE",
+    "HAKMEM_TINY_USE_SUPERSLAB",
+    "HAKMEM_DECOMMIT_BYTES",
+    "HAKMEM_TINY_MAX_SIZE",
+    "HAKMEM_GUARD_RATE",
     "HAKMEM_GUARD_ALIGN",
     nullptr,
 };
 
 // Splits "NAME=value" into a NUL-terminated name in `name` (up to its
 // size) and a pointer to the value. False for entries that are not ours.
-bool SplitHakmemEntry(const char* entry, char (&name)[64],
-                      const char** value) {
+bool SplitHakmemEntry(const char* entry, char (&name)[64], const char** value) {
   if (std::strncmp(entry, "HAKMEM_", 7) != 0) return false;
   const char* eq = std::strchr(entry, '=');
   if (eq == nullptr) return false;

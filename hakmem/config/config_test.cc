@@ -59,8 +59,8 @@ TEST(ConfigTest, BadValuesWarnAndKeepTheDefault) {
   int warnings;
   Config defaults;
   Config c = Parse({"HAKMEM_TCACHE_BYTES=lots", "HAKMEM_SS_CACHE=999999",
-                    "HAKMEM_ON_ERROR=maybe", "HAKMEM_STATS=",
-                    "HAKMEM_LARGE_CACHE_BYTES=99999999999G",
+                    "HAKMEM_ON_ERROR=maybe",
+                    "HAKMEM_STATS=", "HAKMEM_LARGE_CACHE_BYTES=99999999999G",
                     "HAKMEM_PROFILE=fast", "HAKMEM_TINY_USE_SUPERSLAB=0",
                     "HAKMEM_NO_SUCH_THING=1", "HAKMEM_TINY_MAX_SIZE=512"},
                    &warnings);
@@ -77,8 +77,8 @@ TEST(ConfigTest, GuardedPoolVariables) {
   Config defaults;
   EXPECT_EQ(defaults.guard_rate, 100000u);
   EXPECT_FALSE(defaults.guard_align_start);
-  Config c = Parse({"HAKMEM_GUARD_RATE=1000", "HAKMEM_GUARD_ALIGN=start"},
-                   &warnings);
+  Config c =
+      Parse({"HAKMEM_GUARD_RATE=1000", "HAKMEM_GUARD_ALIGN=start"}, &warnings);
   EXPECT_EQ(warnings, 0);
   EXPECT_EQ(c.guard_rate, 1000u);
   EXPECT_TRUE(c.guard_align_start);

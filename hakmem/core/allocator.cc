@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "hakmem/error/memory_error.h"
 #include "hakmem/guard/guarded_pool.h"
 #include "hakmem/large/large_alloc.h"
-#include "hakmem/superslab/span_allocator.h"
-#include "hakmem/error/memory_error.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/pool/pool_alloc.h"
+#include "hakmem/superslab/span_allocator.h"
 
 namespace hakmem::internal {
 namespace {
@@ -54,7 +54,6 @@ size_t LiveBlockSize(const void* p) {
   }
   return size;
 }
-
 
 // Locks are taken in one order (heap, spans, large) before fork and
 // released in both processes after it, so a fork while another thread holds
@@ -209,8 +208,8 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
     // A guarded sample ends at its page's end: the rounded size keeps its
     // start aligned (and is above a page, so never sampled, for alignments
     // above one).
-    return HeapAlloc(cls, size == 0 ? alignment
-                                    : (size + alignment - 1) & ~(alignment - 1));
+    return HeapAlloc(
+        cls, size == 0 ? alignment : (size + alignment - 1) & ~(alignment - 1));
   }
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }

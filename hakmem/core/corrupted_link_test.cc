@@ -22,7 +22,8 @@ namespace {
 // These tests are about slab blocks: none may be a guarded sample (a
 // sample is a block outside every SuperSlab). Set before the
 // configuration is read.
-[[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
+[[maybe_unused]] const bool kSamplingOff =
+    setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
 
 alignas(64) int g_global_target[64];
 // What the corrupting lambdas (plain function pointers) write.
@@ -74,37 +75,34 @@ TEST(CorruptedLinkTest, LinkPlus2To40IsReportedNotFollowed) {
   // Adding 2^40 kept the key and the alignment: the next pop but one used
   // to fault (SIGSEGV) on the address it named.
   for (size_t size : {size_t{32}, size_t{200}, size_t{3000}}) {
-    ExpectReportedAtTheDecodingPop(size, "+2^40",
-                                   [](uint64_t* p) { p[0] += uint64_t{1} << 40; });
+    ExpectReportedAtTheDecodingPop(
+        size, "+2^40", [](uint64_t* p) { p[0] += uint64_t{1} << 40; });
   }
 }
 
 TEST(CorruptedLinkTest, LinksOutOfEverySuperSlabAreReportedAtOnce) {
-  static void* protected_page = mmap(nullptr, 4096, PROT_NONE,
-                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  static void* protected_page =
+      mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(protected_page, MAP_FAILED);
   static void* large_block = Malloc(1 << 20);  // hakmem's, not in a SuperSlab
   for (size_t size : {size_t{16}, size_t{64}, size_t{1024}, size_t{4096}}) {
     ExpectReportedAtTheDecodingPop(size, "protected page", [](uint64_t* p) {
       PointLinkAt(p, protected_page);
     });
-    ExpectReportedAtTheDecodingPop(size, "global", [](uint64_t* p) {
-      PointLinkAt(p, g_global_target);
-    });
+    ExpectReportedAtTheDecodingPop(
+        size, "global", [](uint64_t* p) { PointLinkAt(p, g_global_target); });
     ExpectReportedAtTheDecodingPop(size, "stack", [](uint64_t* p) {
       int local[4];
       PointLinkAt(p, local + 0);
     });
-    ExpectReportedAtTheDecodingPop(size, "large block", [](uint64_t* p) {
-      PointLinkAt(p, large_block);
-    });
+    ExpectReportedAtTheDecodingPop(
+        size, "large block", [](uint64_t* p) { PointLinkAt(p, large_block); });
     ExpectReportedAtTheDecodingPop(size, "non-canonical", [](uint64_t* p) {
       PointLinkAt(p, reinterpret_cast<void*>(uintptr_t{1} << 47));
     });
-    ExpectReportedAtTheDecodingPop(size, "misaligned, inside the SuperSlab",
-                                   [](uint64_t* p) {
-                                     PointLinkAt(p, reinterpret_cast<char*>(p) + 8);
-                                   });
+    ExpectReportedAtTheDecodingPop(
+        size, "misaligned, inside the SuperSlab",
+        [](uint64_t* p) { PointLinkAt(p, reinterpret_cast<char*>(p) + 8); });
   }
   Free(large_block);
   munmap(protected_page, 4096);
@@ -119,9 +117,8 @@ TEST(CorruptedLinkTest, SmallChangesAreReportedAtTheDecodingPop) {
          {uint64_t{16}, uint64_t{64}, uint64_t{4096}, uint64_t{1} << 16,
           uint64_t{1} << 20, uint64_t{1} << 30, ~uint64_t{15}}) {
       t_delta = delta;
-      ExpectReportedAtTheDecodingPop(size, "small change", [](uint64_t* p) {
-        p[0] += t_delta;
-      });
+      ExpectReportedAtTheDecodingPop(size, "small change",
+                                     [](uint64_t* p) { p[0] += t_delta; });
     }
   }
 }
@@ -157,21 +154,20 @@ TEST(CorruptedLinkTest, RandomLinkWordsAreReportedAtTheDecodingPop) {
     x ^= x >> 7;
     x ^= x << 17;
     t_delta = x;
-    ExpectReportedAtTheDecodingPop(64, "random word", [](uint64_t* p) {
-      p[0] = t_delta;
-    });
+    ExpectReportedAtTheDecodingPop(64, "random word",
+                                   [](uint64_t* p) { p[0] = t_delta; });
   }
 }
 
 TEST(LargeSizedFreeTest, SizeMustNameTheBlocksPages) {
   ErrorLog log;
   void* p = Malloc(1 << 20);
-  FreeSized(p, 600 * 1024);          // 60% of it: accepted before
-  FreeSized(p, (1 << 20) + 4096);    // a page more
-  FreeSized(p, (1 << 20) - 8192);    // two pages less
+  FreeSized(p, 600 * 1024);        // 60% of it: accepted before
+  FreeSized(p, (1 << 20) + 4096);  // a page more
+  FreeSized(p, (1 << 20) - 8192);  // two pages less
   ASSERT_EQ(log.errors.size(), 3u);
   for (MemoryError e : log.errors) EXPECT_EQ(e, MemoryError::kSizeMismatch);
-  FreeSized(p, (1 << 20) - 100);     // the same pages: fine
+  FreeSized(p, (1 << 20) - 100);  // the same pages: fine
   // Any size between the request and the usable size is, as for slab
   // blocks (a block cut from a cached run may be longer than asked).
   void* v = Malloc(1 << 20);

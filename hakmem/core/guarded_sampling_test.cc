@@ -20,7 +20,8 @@ namespace hakmem::internal {
 namespace {
 
 // Before anything reads the configuration (it is read once).
-[[maybe_unused]] const bool kGuardRateSet = setenv("HAKMEM_GUARD_RATE", "1", 1) == 0;
+[[maybe_unused]] const bool kGuardRateSet =
+    setenv("HAKMEM_GUARD_RATE", "1", 1) == 0;
 
 uintptr_t PageEnd(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) | 4095) + 1;

@@ -1,4 +1,6 @@
 // Memory errors that the release build detects and reports (then aborts).
+#include "hakmem/error/memory_error.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -9,7 +11,6 @@
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
 #include "hakmem/error/error_log_for_tests.h"
-#include "hakmem/error/memory_error.h"
 #include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
 
@@ -19,7 +20,8 @@ namespace {
 // These tests are about slab blocks: none may be a guarded sample (a
 // sample is a block outside every SuperSlab). Set before the
 // configuration is read.
-[[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
+[[maybe_unused]] const bool kSamplingOff =
+    setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
 
 // Frees `p` twice; the reports' stacks must show this frame. (noinline and
 // the asm statement keep the frame: no inlining, no tail call. Free is
@@ -39,7 +41,8 @@ ABSL_ATTRIBUTE_NOINLINE void DoubleFreeInANamedFunction(void* p) {
 constexpr char kDoubleFreeWithStack[] =
     "hakmem: double free: ptr=0x[0-9a-f]+ tier=tiny class=1 thread=[0-9]+\n"
     "#0 0x[0-9a-f]+ [^ \n]+ \\([^\n]+\\+0x[0-9a-f]+\\)\n"
-    "(" HAKMEM_STACK_FRAME_LINE ")*"
+    "(" HAKMEM_STACK_FRAME_LINE
+    ")*"
     "#[0-9]+ 0x[0-9a-f]+ [^ \n]*DoubleFreeInANamedFunction[^ \n]*"
     "\\+0x[0-9a-f]+ \\([^\n]+\\+0x[0-9a-f]+\\)\n";
 
@@ -252,12 +255,12 @@ TEST(MemoryErrorTest, WriteIntoAFreedBlockIsDetectedNotFollowed) {
 
 TEST(MemoryErrorTest, SizedAndAlignedFreesWithTheWrongSize) {
   ErrorLog log;
-  void* p = Malloc(100);      // class 112
-  FreeSized(p, 20);           // maps to another class
+  void* p = Malloc(100);  // class 112
+  FreeSized(p, 20);       // maps to another class
   void* q = AlignedAlloc(4096, 100);
   FreeAlignedSized(q, 16, 100);  // not how it was allocated
   void* big = Malloc(1 << 20);
-  FreeSized(big, 100000);     // a pool size for a large block
+  FreeSized(big, 100000);  // a pool size for a large block
   ASSERT_EQ(log.errors.size(), 3u);
   for (MemoryError e : log.errors) EXPECT_EQ(e, MemoryError::kSizeMismatch);
   // The blocks were left alone: freeing them properly works.

@@ -29,10 +29,10 @@ Layout L(size_t size, size_t align) {
   return *l;
 }
 
-const size_t kSizes[] = {0, 1, 8, 24, 100, 1000, 1024, 1025, 5000,
-                         65536, 262144, 262145, 1 << 20, 3 << 20};
-const size_t kAligns[] = {1, 2, 8, 16, 32, 64, 256, 4096, 65536,
-                          size_t{2} << 20};
+const size_t kSizes[] = {0,    1,    8,     24,     100,    1000,    1024,
+                         1025, 5000, 65536, 262144, 262145, 1 << 20, 3 << 20};
+const size_t kAligns[] = {1,  2,   8,    16,    32,
+                          64, 256, 4096, 65536, size_t{2} << 20};
 
 TEST(AllocTest, EverySizeAndAlignment) {
   ErrorCapture errors;
@@ -80,8 +80,8 @@ TEST(AllocTest, AllocateZeroedZeroesReusedBlocks) {
       const auto* bytes = static_cast<const unsigned char*>(*r);
       EXPECT_TRUE(IsAligned(*r, l.align()));
       for (size_t j = 0; j < l.size(); ++j) {
-        ASSERT_EQ(bytes[j], 0) << "layout " << l.size() << "/" << l.align()
-                               << " byte " << j;
+        ASSERT_EQ(bytes[j], 0)
+            << "layout " << l.size() << "/" << l.align() << " byte " << j;
       }
       dirty[i] = *r;
     }

@@ -55,9 +55,9 @@ struct StringHash {
 };
 
 static_assert(std::allocator_traits<Allocator<int>>::is_always_equal::value);
-static_assert(std::is_same_v<
-              std::allocator_traits<Allocator<int>>::rebind_alloc<Line>,
-              Allocator<Line>>);
+static_assert(
+    std::is_same_v<std::allocator_traits<Allocator<int>>::rebind_alloc<Line>,
+                   Allocator<Line>>);
 static_assert(Allocator<int>() == Allocator<Line>());
 static_assert(!(Allocator<int>() != Allocator<char>()));
 

@@ -2,9 +2,10 @@
 // an array of T) allocated from hakmem, like Rust's Box<T> or a
 // std::unique_ptr with hakmem's deleter.
 //
-//   hakmem::Box<Widget> w = hakmem::MakeBox<Widget>(1, "x");   // throws bad_alloc on OOM
-//   hakmem::Result<hakmem::Box<Widget>> r = hakmem::TryMakeBox<Widget>(1, "x");
-//   hakmem::Box<int[]> a = hakmem::MakeBox<int[]>(100);       // 100 zeros
+//   hakmem::Box<Widget> w = hakmem::MakeBox<Widget>(1, "x");   // throws
+//   bad_alloc on OOM hakmem::Result<hakmem::Box<Widget>> r =
+//   hakmem::TryMakeBox<Widget>(1, "x"); hakmem::Box<int[]> a =
+//   hakmem::MakeBox<int[]>(100);       // 100 zeros
 //
 // Ownership rules:
 //   - A Box owns its object: the destructor runs ~T and frees the block
@@ -69,10 +70,10 @@ struct GlobalAlloc {
 
 template <typename T>
 inline constexpr bool kIsUnboundedArray =
-    std::is_array_v<T> && std::extent_v<T> == 0;
+    std::is_array_v<T>&& std::extent_v<T> == 0;
 template <typename T>
 inline constexpr bool kIsBoundedArray =
-    std::is_array_v<T> && std::extent_v<T> != 0;
+    std::is_array_v<T>&& std::extent_v<T> != 0;
 
 template <typename T>
 void* VoidPtr(T* p) noexcept {
@@ -262,8 +263,9 @@ using FreeOf = decltype(std::declval<const A&>().Free());
 
 // Allocates a T from `alloc` (a callable Layout -> Result<void*> with a
 // Free() that returns how to release its blocks) and constructs it from
-// `args` (T(args...), or T{args...} for an aggregate). An exception from T's constructor frees the block and propagates.
-// Shared by MakeBox and hakmem::Heap.
+// `args` (T(args...), or T{args...} for an aggregate). An exception from T's
+// constructor frees the block and propagates. Shared by MakeBox and
+// hakmem::Heap.
 template <typename T, typename A, typename... Args>
 Result<Box<T, FreeOf<A>>> MakeIn(const A& alloc, Args&&... args) {
   using B = Box<T, FreeOf<A>>;
@@ -322,8 +324,8 @@ Result<Box<T[], FreeOf<A>>> MakeArrayIn(const A& alloc, size_t n) {
 // A Box<T> holding T(args...), or the allocation error. Exceptions from T's
 // constructor propagate (after freeing the block).
 template <typename T, typename... Args>
-[[nodiscard]] std::enable_if_t<!std::is_array_v<T>, Result<Box<T>>>
-TryMakeBox(Args&&... args) {
+[[nodiscard]] std::enable_if_t<!std::is_array_v<T>, Result<Box<T>>> TryMakeBox(
+    Args&&... args) {
   return internal::MakeIn<T>(internal::GlobalAlloc(),
                              std::forward<Args>(args)...);
 }
@@ -334,7 +336,7 @@ template <typename T>
 [[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, Result<Box<T>>>
 TryMakeBox(size_t n) {
   return internal::MakeArrayIn<std::remove_extent_t<T>>(internal::GlobalAlloc(),
-                                                         n);
+                                                        n);
 }
 
 // Like TryMakeBox, for code that treats running out of memory like
@@ -349,8 +351,8 @@ template <typename T, typename... Args>
 }
 
 template <typename T>
-[[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, Box<T>>
-MakeBox(size_t n) {
+[[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, Box<T>> MakeBox(
+    size_t n) {
   Result<Box<T>> r = TryMakeBox<T>(n);
   if (!r.ok()) internal::ThrowBadAlloc(r.error());
   return std::move(r).value();

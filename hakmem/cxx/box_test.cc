@@ -206,8 +206,7 @@ TEST(BoxTest, ThrowingConstructorFreesTheBlock) {
     first = probe.get();
   }
   EXPECT_THROW((void)MakeBox<ThrowsInConstructor>(true), std::runtime_error);
-  EXPECT_THROW((void)TryMakeBox<ThrowsInConstructor>(true),
-               std::runtime_error);
+  EXPECT_THROW((void)TryMakeBox<ThrowsInConstructor>(true), std::runtime_error);
   Box<ThrowsInConstructor> again = MakeBox<ThrowsInConstructor>(false);
   EXPECT_EQ(again.get(), first) << "the failed constructions leaked";
 }

@@ -1,7 +1,9 @@
 // Compile-time guarantees of hakmem's C++ API, checked by
-// compile_fail_test.sh with clang's -verify mode: every line marked
-// "expected-error" or "expected-warning" must produce that diagnostic, and
-// nothing else may produce any. (Not compiled by Bazel.)
+// compile_fail_test.sh with clang's -verify mode: the line after each
+// "expected-error@+1" or "expected-warning@+1" comment must produce that
+// diagnostic, and nothing else may produce any. (The comments stand on
+// lines of their own so that clang-format cannot move them off their line.
+// Not compiled by Bazel.)
 #include <optional>
 #include <utility>
 
@@ -32,17 +34,24 @@ void Control() {
 // builds makes these errors).
 hakmem::Result<int> MakesAResult() { return 1; }
 void DiscardedResults() {
-  hakmem::Allocate(hakmem::Layout::Of<int>());  // expected-warning {{ignoring return value}}
-  MakesAResult();  // expected-warning {{ignoring return value}}
-  hakmem::TryMakeBox<int>(1);  // expected-warning {{ignoring return value}}
-  hakmem::MakeBox<int>(1);  // expected-warning {{ignoring return value}}
-  hakmem::Heap::Create();  // expected-warning {{ignoring return value}}
+  // expected-warning@+1 {{ignoring return value}}
+  hakmem::Allocate(hakmem::Layout::Of<int>());
+  // expected-warning@+1 {{ignoring return value}}
+  MakesAResult();
+  // expected-warning@+1 {{ignoring return value}}
+  hakmem::TryMakeBox<int>(1);
+  // expected-warning@+1 {{ignoring return value}}
+  hakmem::MakeBox<int>(1);
+  // expected-warning@+1 {{ignoring return value}}
+  hakmem::Heap::Create();
 }
 
 // Invalid layouts cannot be constructed.
 void Layouts() {
-  hakmem::Layout a(8, 3);  // expected-error {{private constructor}}
-  hakmem::Layout b;  // expected-error {{no matching constructor}}
+  // expected-error@+1 {{private constructor}}
+  hakmem::Layout a(8, 3);
+  // expected-error@+1 {{no matching constructor}}
+  hakmem::Layout b;
   (void)a;
   (void)b;
 }
@@ -50,13 +59,19 @@ void Layouts() {
 // Boxes own uniquely, are never null by accident, and never change type.
 void Boxes() {
   hakmem::Box<int> b = hakmem::MakeBox<int>(1);
-  hakmem::Box<int> copy = b;  // expected-error {{deleted constructor}}
+  // expected-error@+1 {{deleted constructor}}
+  hakmem::Box<int> copy = b;
   int x = 0;
-  hakmem::Box<int> from_pointer(&x);  // expected-error {{no matching constructor}}
-  hakmem::Box<int> null;  // expected-error {{no matching constructor}}
-  hakmem::Box<Base> up = hakmem::MakeBox<Derived>();  // expected-error {{no viable conversion}}
-  hakmem::MakeBox<int[3]>();  // expected-error {{deleted function}}
-  int v = hakmem::Result<int>(1);  // expected-error {{no viable conversion}}
+  // expected-error@+1 {{no matching constructor}}
+  hakmem::Box<int> from_pointer(&x);
+  // expected-error@+1 {{no matching constructor}}
+  hakmem::Box<int> null;
+  // expected-error@+1 {{no viable conversion}}
+  hakmem::Box<Base> up = hakmem::MakeBox<Derived>();
+  // expected-error@+1 {{deleted function}}
+  hakmem::MakeBox<int[3]>();
+  // expected-error@+1 {{no viable conversion}}
+  int v = hakmem::Result<int>(1);
   (void)copy;
   (void)from_pointer;
   (void)null;
@@ -67,8 +82,10 @@ void Boxes() {
 // Heaps own uniquely; a heap's boxes are not global boxes.
 void Heaps() {
   hakmem::Heap h = hakmem::Heap::Create().value();
-  hakmem::Heap copy = h;  // expected-error {{deleted constructor}}
-  hakmem::Box<int> b = h.MakeBox<int>(1);  // expected-error {{no viable conversion}}
+  // expected-error@+1 {{deleted constructor}}
+  hakmem::Heap copy = h;
+  // expected-error@+1 {{no viable conversion}}
+  hakmem::Box<int> b = h.MakeBox<int>(1);
   (void)copy;
   (void)b;
 }

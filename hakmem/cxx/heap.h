@@ -5,8 +5,9 @@
 //   hakmem::Result<hakmem::Heap> h = hakmem::Heap::Create();
 //   if (!h.ok()) return h.error();
 //   hakmem::Heap heap = std::move(h).value();
-//   void* scratch = heap.Allocate(*hakmem::Layout::FromSizeAlign(4096, 64)).value_or(nullptr);
-//   hakmem::HeapBox<Node> n = heap.MakeBox<Node>(1, 2);   // ~Node runs when n dies
+//   void* scratch = heap.Allocate(*hakmem::Layout::FromSizeAlign(4096,
+//   64)).value_or(nullptr); hakmem::HeapBox<Node> n = heap.MakeBox<Node>(1, 2);
+//   // ~Node runs when n dies
 //   ...
 //   // ~Heap: every block still allocated in it is released at once.
 //
@@ -197,26 +198,24 @@ class Heap {
 
   // True if the calling thread owns this heap.
   bool OwnedByThisThread() const noexcept {
-    return control_ != nullptr &&
-           std::this_thread::get_id() == control_->owner;
+    return control_ != nullptr && std::this_thread::get_id() == control_->owner;
   }
 
  private:
   friend class HeapResource;
   friend struct internal::HeapAlloc;
 
-  explicit Heap(internal::HeapControl* control) noexcept
-      : control_(control) {}
+  explicit Heap(internal::HeapControl* control) noexcept : control_(control) {}
 
   Result<void*> AllocateUnchecked(Layout layout) noexcept {
     return AllocateIn(control_, layout);
   }
   static Result<void*> AllocateIn(internal::HeapControl* c,
                                   Layout layout) noexcept {
-    void* p = layout.over_aligned()
-                  ? hak_heap_aligned_alloc(c->heap, layout.align(),
-                                           layout.size())
-                  : hak_heap_malloc(c->heap, layout.size());
+    void* p =
+        layout.over_aligned()
+            ? hak_heap_aligned_alloc(c->heap, layout.align(), layout.size())
+            : hak_heap_malloc(c->heap, layout.size());
     if (p == nullptr) return Error::kOutOfMemory;
     return p;
   }

@@ -40,7 +40,9 @@ static_assert(!std::is_default_constructible_v<Heap>);
 static_assert(!std::is_copy_constructible_v<HeapBox<int>>);
 static_assert(!std::is_convertible_v<HeapBox<int>, Box<int>>);
 
-Layout L(size_t size, size_t align) { return *Layout::FromSizeAlign(size, align); }
+Layout L(size_t size, size_t align) {
+  return *Layout::FromSizeAlign(size, align);
+}
 
 struct Counted {
   static inline std::atomic<int> live{0};
@@ -83,12 +85,13 @@ TEST(HeapTest, CreateAndMove) {
 TEST(HeapTest, AllocatesEveryTierAndAlignment) {
   ErrorCapture errors;
   Heap heap = Heap::Create().value();
-  for (size_t align : {size_t{1}, size_t{16}, size_t{64}, size_t{4096},
-                       size_t{1} << 16}) {
-    for (size_t size : {0, 1, 24, 1000, 1025, 5000, 100000, 262144, 262145,
-                        1 << 20}) {
+  for (size_t align :
+       {size_t{1}, size_t{16}, size_t{64}, size_t{4096}, size_t{1} << 16}) {
+    for (size_t size :
+         {0, 1, 24, 1000, 1025, 5000, 100000, 262144, 262145, 1 << 20}) {
       void* p = heap.Allocate(L(size, align)).value();
-      ASSERT_TRUE(IsAligned(p, align < 16 ? 16 : align)) << size << "/" << align;
+      ASSERT_TRUE(IsAligned(p, align < 16 ? 16 : align))
+          << size << "/" << align;
       EXPECT_TRUE(IsHakmemBlock(p));
       EXPECT_GE(hak_usable_size(p), size);
       std::memset(p, 0xCD, size);
@@ -112,7 +115,8 @@ TEST(HeapTest, OutOfMemoryIsAnError) {
 TEST(HeapTest, FreedBlocksAreReused) {
   Heap heap = Heap::Create().value();
   std::vector<void*> blocks;
-  for (int i = 0; i < 1000; ++i) blocks.push_back(heap.Allocate(L(64, 16)).value());
+  for (int i = 0; i < 1000; ++i)
+    blocks.push_back(heap.Allocate(L(64, 16)).value());
   const hak_stats full = Stats();
   for (int round = 0; round < 20; ++round) {
     for (void* p : blocks) heap.Deallocate(p);
@@ -131,7 +135,8 @@ TEST(HeapTest, DestructionReleasesLiveBlocks) {
   for (int round = 0; round < rounds; ++round) {
     Heap heap = Heap::Create().value();
     // ~8 MiB per round in small and pool blocks, and 4 large blocks.
-    for (int i = 0; i < 4000; ++i) (void)heap.Allocate(L(64 + i % 900, 16)).value();
+    for (int i = 0; i < 4000; ++i)
+      (void)heap.Allocate(L(64 + i % 900, 16)).value();
     for (int i = 0; i < 100; ++i) (void)heap.Allocate(L(40000 + i, 64)).value();
     for (int i = 0; i < 4; ++i) (void)heap.Allocate(L(1 << 20, 4096)).value();
     const hak_stats during = Stats();
@@ -143,7 +148,8 @@ TEST(HeapTest, DestructionReleasesLiveBlocks) {
   EXPECT_EQ(after.large_live, before.large_live);
   EXPECT_EQ(after.slabs_live, before.slabs_live);
   // Rounds reuse the memory of the previous ones: no growth across rounds.
-  EXPECT_LT(after.os_mapped_peak_bytes, before.os_mapped_bytes + 2 * peak_during + (64u << 20));
+  EXPECT_LT(after.os_mapped_peak_bytes,
+            before.os_mapped_bytes + 2 * peak_during + (64u << 20));
   EXPECT_EQ(errors.count(), 0) << "kind " << errors.kind(0);
 }
 
@@ -377,8 +383,9 @@ TEST_F(HeapDeathTest, DestroyingOnAnotherThreadAborts) {
   EXPECT_DEATH(
       {
         Heap heap = Heap::Create().value();
-        std::thread([h = std::move(heap)]() mutable { Heap gone = std::move(h); })
-            .join();
+        std::thread([h = std::move(heap)]() mutable {
+          Heap gone = std::move(h);
+        }).join();
       },
       "hakmem::Heap destroyed: called on a thread that does not own the "
       "Heap");

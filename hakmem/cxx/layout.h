@@ -7,9 +7,10 @@
 //     PTRDIFF_MAX (so no size computation on it can overflow).
 // A size of 0 is valid (a zero-size allocation returns a unique block).
 //
-//   constexpr hakmem::Layout l = hakmem::Layout::Of<Widget>();      // always valid
-//   std::optional<hakmem::Layout> a = hakmem::Layout::ArrayOf<int>(n);  // overflow -> nullopt
-//   std::optional<hakmem::Layout> b = hakmem::Layout::FromSizeAlign(100, 64);
+//   constexpr hakmem::Layout l = hakmem::Layout::Of<Widget>();      // always
+//   valid std::optional<hakmem::Layout> a = hakmem::Layout::ArrayOf<int>(n); //
+//   overflow -> nullopt std::optional<hakmem::Layout> b =
+//   hakmem::Layout::FromSizeAlign(100, 64);
 //
 // The same Layout that allocated a block must be given back when it is
 // freed (hakmem::Deallocate): hakmem frees by size ("sized free") and reports
@@ -54,8 +55,7 @@ class Layout {
   // The layout of one T. Always valid (the compiler checked sizeof(T)).
   template <typename T>
   [[nodiscard]] static constexpr Layout Of() noexcept {
-    static_assert(IsSized<T>(),
-                  "Layout::Of<T> needs a complete object type");
+    static_assert(IsSized<T>(), "Layout::Of<T> needs a complete object type");
     return Layout(sizeof(T), alignof(T));
   }
 

@@ -58,8 +58,7 @@ TEST(LayoutTest, RejectsAlignmentsThatAreNotPowersOfTwo) {
 }
 
 TEST(LayoutTest, SizeLimitIsPtrdiffMaxRoundedToTheAlignment) {
-  for (size_t align : {size_t{1}, size_t{16}, size_t{4096},
-                       size_t{1} << 40}) {
+  for (size_t align : {size_t{1}, size_t{16}, size_t{4096}, size_t{1} << 40}) {
     const size_t max = static_cast<size_t>(PTRDIFF_MAX) - (align - 1);
     EXPECT_EQ(Layout::MaxSize(align), max);
     EXPECT_TRUE(Layout::FromSizeAlign(max, align).has_value()) << align;

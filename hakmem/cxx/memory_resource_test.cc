@@ -101,8 +101,10 @@ TEST(GlobalResourceTest, UpstreamOfAPoolResourceAcrossThreads) {
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&pool, t] {
         std::pmr::vector<std::pmr::string> v(&pool);
-        for (size_t i = 0; i < Scaled(5000); ++i) v.push_back(Str(i + t, &pool));
-        for (size_t i = 0; i < v.size(); ++i) ASSERT_EQ(v[i], Str(i + t, &pool));
+        for (size_t i = 0; i < Scaled(5000); ++i)
+          v.push_back(Str(i + t, &pool));
+        for (size_t i = 0; i < v.size(); ++i)
+          ASSERT_EQ(v[i], Str(i + t, &pool));
       });
     }
     for (std::thread& th : threads) th.join();

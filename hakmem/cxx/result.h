@@ -58,8 +58,7 @@ namespace internal {
 // Out of line of the callers' fast paths; the same in every build.
 [[noreturn]] __attribute__((cold, noinline)) inline void Die(
     const char* what, const char* detail) noexcept {
-  std::fprintf(stderr, "hakmem: %s%s%s\n", what, detail[0] ? ": " : "",
-               detail);
+  std::fprintf(stderr, "hakmem: %s%s%s\n", what, detail[0] ? ": " : "", detail);
   std::abort();
 }
 
@@ -77,16 +76,13 @@ class [[nodiscard]] Result {
   using value_type = T;
 
   // Implicit, so that `return value;` and `return Error::k...;` both work.
-  template <typename U = T,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>,
-                                                        Result> &&
-                                        !std::is_same_v<std::decay_t<U>,
-                                                        Error>>>
+  template <typename U = T, typename = std::enable_if_t<
+                                std::is_constructible_v<T, U&&> &&
+                                !std::is_same_v<std::decay_t<U>, Result> &&
+                                !std::is_same_v<std::decay_t<U>, Error>>>
   constexpr Result(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>)
       : v_(std::in_place_index<0>, std::forward<U>(value)) {}
-  constexpr Result(Error error) noexcept
-      : v_(std::in_place_index<1>, error) {}
+  constexpr Result(Error error) noexcept : v_(std::in_place_index<1>, error) {}
 
   constexpr bool ok() const noexcept { return v_.index() == 0; }
   constexpr explicit operator bool() const noexcept { return ok(); }

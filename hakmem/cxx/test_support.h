@@ -43,9 +43,7 @@ class ErrorCapture {
 
   int count() const { return count_.load(std::memory_order_acquire); }
   // The kind of the i-th error (0 if there is none).
-  int kind(int i) const {
-    return i < count() && i < kMax ? kinds_[i] : 0;
-  }
+  int kind(int i) const { return i < count() && i < kMax ? kinds_[i] : 0; }
   const void* ptr(int i) const {
     return i < count() && i < kMax ? ptrs_[i] : nullptr;
   }

@@ -171,8 +171,8 @@ void ReportMemoryError(MemoryError error, const void* ptr, const char* tier,
 
 void ReportMemoryErrorDetailed(MemoryError error, const void* ptr,
                                const char* tier, int size_class,
-                               const char* detail,
-                               const RecordedStack* stacks, int num_stacks) {
+                               const char* detail, const RecordedStack* stacks,
+                               int num_stacks) {
   Report(reinterpret_cast<uintptr_t>(__builtin_return_address(0)), error, ptr,
          tier, size_class, detail, stacks, num_stacks);
 }

@@ -34,15 +34,15 @@ namespace hakmem::internal {
 // Values match enum hak_error_kind in capi/hakmem.h.
 enum class MemoryError {
   kDoubleFree = 1,
-  kInvalidFree = 2,         // not a pointer hakmem returned
-  kInteriorFree = 3,        // points into a block, not at its start
-  kInvalidPointer = 4,      // realloc / usable_size of a non-live block
-  kSizeMismatch = 5,        // sized free with a size the block cannot have
-  kCorruptedFreeList = 6,   // a freed block was written to (use after free)
-  kWrongHeap = 7,           // freed into an arena it does not belong to
+  kInvalidFree = 2,        // not a pointer hakmem returned
+  kInteriorFree = 3,       // points into a block, not at its start
+  kInvalidPointer = 4,     // realloc / usable_size of a non-live block
+  kSizeMismatch = 5,       // sized free with a size the block cannot have
+  kCorruptedFreeList = 6,  // a freed block was written to (use after free)
+  kWrongHeap = 7,          // freed into an arena it does not belong to
   // Faults on a guarded (sampled) block's protected pages (guard/):
-  kUseAfterFree = 8,        // access to a freed guarded block
-  kHeapBufferOverflow = 9,  // access past the end of a guarded block
+  kUseAfterFree = 8,          // access to a freed guarded block
+  kHeapBufferOverflow = 9,    // access past the end of a guarded block
   kHeapBufferUnderflow = 10,  // access before its start
 };
 
@@ -82,9 +82,9 @@ struct RecordedStack {
 };
 
 // ReportMemoryError with more to say: `detail` (may be nullptr) is appended
-// to the line after the pointer's fields (e.g. "size=24 access=0x... offset=24"),
-// and `stacks` follow the report's own stack. Async-signal-safe, like
-// ReportMemoryError, so that a fault handler may call it.
+// to the line after the pointer's fields (e.g. "size=24 access=0x...
+// offset=24"), and `stacks` follow the report's own stack. Async-signal-safe,
+// like ReportMemoryError, so that a fault handler may call it.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportMemoryErrorDetailed(
     MemoryError error, const void* ptr, const char* tier, int size_class,
     const char* detail, const RecordedStack* stacks, int num_stacks);

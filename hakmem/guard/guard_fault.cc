@@ -312,8 +312,8 @@ void Report(const Diagnosis& d, const SlotRecord& m, uintptr_t a,
     stacks[num_stacks++] = {free_title, m.free_frames, m.free_frames_count};
   }
   // Aborts under the default policy.
-  ReportMemoryFault(d.error, reinterpret_cast<const void*>(m.block),
-                    "guarded", m.size_class, detail, stacks, num_stacks, pc);
+  ReportMemoryFault(d.error, reinterpret_cast<const void*>(m.block), "guarded",
+                    m.size_class, detail, stacks, num_stacks, pc);
 }
 
 // The fallback: the page at `page_start` stays accessible from now on, so
@@ -357,7 +357,8 @@ Open OpenForStep(StepState& st, uintptr_t base, SlotMeta* meta,
   // A freed page keeps its old block's bytes behind PROT_NONE (cleared
   // when the slot is reused): dropped first, so that the access reads
   // zeros, not the freed block.
-  if (slot >= 0) madvise(reinterpret_cast<void*>(page), kPageSize, MADV_DONTNEED);
+  if (slot >= 0)
+    madvise(reinterpret_cast<void*>(page), kPageSize, MADV_DONTNEED);
   if (mprotect(reinterpret_cast<void*>(page), kPageSize,
                PROT_READ | PROT_WRITE) != 0) {
     if (slot >= 0) meta[slot].stepping.fetch_sub(1, std::memory_order_release);

@@ -303,8 +303,7 @@ const SlotMeta* SlotMetaLocked(const void* p) {
 const SlotMeta* LiveBlockLocked(const void* p) {
   const SlotMeta* m = SlotMetaLocked(p);
   return m != nullptr &&
-                 m->state.load(std::memory_order_relaxed) ==
-                     SlotState::kLive &&
+                 m->state.load(std::memory_order_relaxed) == SlotState::kLive &&
                  m->block == reinterpret_cast<uintptr_t>(p)
              ? m
              : nullptr;
@@ -321,9 +320,8 @@ size_t GuardedUsableSize(const void* p) {
 int GuardedSlotClass(const void* p) {
   GuardLockHolder hold;
   const SlotMeta* m = SlotMetaLocked(p);
-  return m == nullptr ||
-                 m->state.load(std::memory_order_relaxed) ==
-                     SlotState::kNeverUsed
+  return m == nullptr || m->state.load(std::memory_order_relaxed) ==
+                             SlotState::kNeverUsed
              ? -1
              : m->size_class;
 }

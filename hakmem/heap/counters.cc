@@ -14,12 +14,15 @@ namespace {
 constexpr int kCounters = static_cast<int>(Counter::kCount);
 
 const char* const kNames[kCounters] = {
-    "alloc_cache_hit",     "alloc_refill",        "refill_free_list",
-    "refill_remote_drain", "refill_carve",        "refill_blocks",
-    "span_from_available", "span_from_full",      "span_adopted",
-    "span_new",            "span_new_superslab",  "free_tls_sll",
-    "free_ss_local",       "free_ss_remote",      "free_into_abandoned",
-    "spill",               "span_released",       "refill_failed",
+    "alloc_cache_hit",     "alloc_refill",
+    "refill_free_list",    "refill_remote_drain",
+    "refill_carve",        "refill_blocks",
+    "span_from_available", "span_from_full",
+    "span_adopted",        "span_new",
+    "span_new_superslab",  "free_tls_sll",
+    "free_ss_local",       "free_ss_remote",
+    "free_into_abandoned", "spill",
+    "span_released",       "refill_failed",
     "free_rejected",       "cache_dropped",
 };
 
@@ -68,8 +71,8 @@ void CountEvent(Counter c, uint64_t n) {
   ThreadCounters& t = tls_counters;
   if (!t.registered) {
     if (t.folded) {
-      g_registry.late[static_cast<int>(c)].fetch_add(
-          n, std::memory_order_relaxed);
+      g_registry.late[static_cast<int>(c)].fetch_add(n,
+                                                     std::memory_order_relaxed);
       return;
     }
     t.registered = true;  // first: pthread_setspecific may allocate
@@ -94,8 +97,7 @@ void FoldThreadCounters() {
   ThreadCounters& t = tls_counters;
   if (!t.registered) return;
   SpinLockHolder hold(g_registry.lock);
-  for (ThreadCounters** p = &g_registry.live; *p != nullptr;
-       p = &(*p)->next) {
+  for (ThreadCounters** p = &g_registry.live; *p != nullptr; p = &(*p)->next) {
     if (*p == &t) {
       *p = t.next;
       break;

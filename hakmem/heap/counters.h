@@ -18,8 +18,8 @@ namespace hakmem::internal {
 
 enum class Counter : uint8_t {
   // Allocation.
-  kAllocCacheHit,      // popped from the thread cache (fast path)
-  kAllocRefill,        // the cache was empty: refill
+  kAllocCacheHit,  // popped from the thread cache (fast path)
+  kAllocRefill,    // the cache was empty: refill
   // Refill stages: where each refill found its blocks.
   kRefillFreeList,     // the current span's free list
   kRefillRemoteDrain,  // the current span's remote frees
@@ -38,9 +38,9 @@ enum class Counter : uint8_t {
   kSpill,              // cache over capacity: half returned to spans
   kSpanReleased,       // an owned span emptied and was given back
   // Early returns and failures.
-  kRefillFailed,       // no memory for a new span: ENOMEM
-  kFreeRejected,       // a free reported as a memory error and skipped
-  kCacheDropped,       // a corrupted cache was reported and leaked
+  kRefillFailed,  // no memory for a new span: ENOMEM
+  kFreeRejected,  // a free reported as a memory error and skipped
+  kCacheDropped,  // a corrupted cache was reported and leaked
   kCount,
 };
 

@@ -6,8 +6,8 @@
 namespace hakmem::internal {
 namespace {
 
-const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
-                      unsigned cls, SlabList expected_list) {
+const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m, unsigned cls,
+                      SlabList expected_list) {
   if (m->owner.load(std::memory_order_relaxed) != heap.token) {
     return "owned span has another owner";
   }
@@ -21,13 +21,13 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m,
   if (m->used > carved) return "span uses more blocks than it carved";
   for (unsigned i = 1; i < m->span_slabs; ++i) {
     const SlabMeta& tail = m[i];
-    if (tail.head != m || tail.owner.load(std::memory_order_relaxed) !=
-                              m->owner.load(std::memory_order_relaxed) ||
+    if (tail.head != m ||
+        tail.owner.load(std::memory_order_relaxed) !=
+            m->owner.load(std::memory_order_relaxed) ||
         tail.carved.load(std::memory_order_relaxed) != carved ||
         tail.start != m->start ||
         tail.block_multiplier != m->block_multiplier ||
-        tail.block_size != m->block_size ||
-        tail.size_class != m->size_class) {
+        tail.block_size != m->block_size || tail.size_class != m->size_class) {
       return "span tail does not mirror its head";
     }
   }

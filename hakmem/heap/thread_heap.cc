@@ -194,8 +194,7 @@ const char* TierOf(unsigned cls) {
 // write into it after it was freed, or a free that raced another thread's
 // free of it (BrokenLinkError).
 void ReportCorrupted(const FreeBlock* b, unsigned cls) {
-  ReportMemoryError(BrokenLinkError(b), b,
-                    TierOf(cls), static_cast<int>(cls));
+  ReportMemoryError(BrokenLinkError(b), b, TierOf(cls), static_cast<int>(cls));
 }
 
 // Moves up to `want` blocks of the span's free list into the (empty) cache
@@ -258,15 +257,15 @@ uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
     HAK_COUNT(Counter::kRefillCarve);
     // Link the fresh blocks in address order; each gets its free key, as
     // every cached block must.
-    char* first = reinterpret_cast<char*>(m->start) +
-                  size_t{carved} * m->block_size;
+    char* first =
+        reinterpret_cast<char*>(m->start) + size_t{carved} * m->block_size;
     FreeBlock* b = reinterpret_cast<FreeBlock*>(first);
     bin.head = b;
     for (uint32_t i = 0; i < n; ++i) {
-      FreeBlock* next =
-          i + 1 < n ? reinterpret_cast<FreeBlock*>(
-                          reinterpret_cast<char*>(b) + m->block_size)
-                    : nullptr;
+      FreeBlock* next = i + 1 < n
+                            ? reinterpret_cast<FreeBlock*>(
+                                  reinterpret_cast<char*>(b) + m->block_size)
+                            : nullptr;
       AsanUnpoison(b, sizeof(FreeBlock));
       SetOwnerListLink(b, next, FreeKey(b));
       b = next;

@@ -177,8 +177,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
   // The owner check passed, so the heap is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(heap.free_key_secret, block);
-  if (kDetection && ABSL_PREDICT_FALSE(HoldsFreeKeyWord(
-                        block, key, heap.link_multiplier))) {
+  if (kDetection &&
+      ABSL_PREDICT_FALSE(HoldsFreeKeyWord(block, key, heap.link_multiplier))) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return;
   }

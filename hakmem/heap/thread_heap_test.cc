@@ -20,7 +20,8 @@ namespace {
 // These tests are about slab blocks: none may be a guarded sample (a
 // sample is a block outside every SuperSlab). Set before the
 // configuration is read.
-[[maybe_unused]] const bool kSamplingOff = setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
+[[maybe_unused]] const bool kSamplingOff =
+    setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
 
 void* AllocOf(unsigned cls) { return HeapAlloc(cls, ClassBlockSize(cls)); }
 

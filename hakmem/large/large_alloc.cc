@@ -51,8 +51,8 @@ class RegionTable {
       if (slots_[j].addr == 0) break;
       size_t home = Home(slots_[j].addr);
       // Move j back into the hole at i unless its home lies in (i, j].
-      bool home_in_range = i <= j ? (i < home && home <= j)
-                                  : (i < home || home <= j);
+      bool home_in_range =
+          i <= j ? (i < home && home <= j) : (i < home || home <= j);
       if (!home_in_range) {
         slots_[i] = slots_[j];
         i = j;
@@ -123,7 +123,6 @@ struct LargeState {
 };
 ABSL_CONST_INIT LargeState g_large;
 
-
 // The cache holds runs of whole pages that are still mapped (and resident
 // where they were touched), at most HAKMEM_LARGE_CACHE_BYTES together.
 // Neighbouring runs are merged when one comes in, a request is cut from
@@ -190,8 +189,8 @@ Region TakeCachedLocked(size_t size) {
     }
   }
   if (best == nullptr) return Region{0, 0, 0};
-  return CutFrontLocked(best, best->size <= size + size / 4 ? best->size
-                                                            : size);
+  return CutFrontLocked(best,
+                        best->size <= size + size / 4 ? best->size : size);
 }
 
 // Takes `size` bytes from the front of the cached run that starts at
@@ -302,8 +301,7 @@ void UnmapAll(const Region* regions, int n) {
 
 }  // namespace
 
-void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
-                 uint64_t owner) {
+void* LargeAlloc(size_t size, size_t alignment, bool zeroed, uint64_t owner) {
   size_t map_size = PageRound(size == 0 ? 1 : size);
   if (map_size < size) {
     errno = ENOMEM;
@@ -317,8 +315,8 @@ void* LargeAlloc(size_t size, size_t alignment, bool zeroed,
     from_cache = r.addr != 0;
   }
   if (!from_cache) {
-    void* mem = OsMapAligned(map_size, alignment < kPageSize ? kPageSize
-                                                             : alignment);
+    void* mem =
+        OsMapAligned(map_size, alignment < kPageSize ? kPageSize : alignment);
     if (mem == nullptr) {
       errno = ENOMEM;
       return nullptr;
@@ -422,10 +420,9 @@ LargeReallocResult LargeRealloc(void* p, size_t new_size, void** out) {
   bool recorded;
   {
     SpinLockHolder hold(g_large.lock);
-    Region now = moved != nullptr
-                     ? Region{reinterpret_cast<uintptr_t>(moved), new_map,
-                              old.owner, new_map}
-                     : old;
+    Region now = moved != nullptr ? Region{reinterpret_cast<uintptr_t>(moved),
+                                           new_map, old.owner, new_map}
+                                  : old;
     recorded = g_large.live.Insert(now);
     if (recorded) g_large.live_bytes += now.size;
   }

@@ -98,7 +98,8 @@ TEST(LargeAllocTest, ManyLiveBlocksGrowTheTable) {
     blocks.push_back(p);
   }
   for (void* p : blocks) ASSERT_GE(LargeUsableSize(p), 300000u);
-  for (size_t i = 0; i < blocks.size(); i += 2) ASSERT_TRUE(LargeFree(blocks[i]));
+  for (size_t i = 0; i < blocks.size(); i += 2)
+    ASSERT_TRUE(LargeFree(blocks[i]));
   for (size_t i = 1; i < blocks.size(); i += 2) {
     ASSERT_GE(LargeUsableSize(blocks[i]), 300000u);
     ASSERT_TRUE(LargeFree(blocks[i]));
@@ -194,8 +195,8 @@ TEST(LargeAllocTest, FreedBlocksStayCachedWhateverTheirPlacement) {
   for (int i = 0; i < kBlocks; ++i) {
     first.push_back(Alloc(kSize));
     ASSERT_NE(first.back(), nullptr);
-    void* page = mmap(nullptr, kPageSize, PROT_NONE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* page =
+        mmap(nullptr, kPageSize, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(page, MAP_FAILED);
     separators.push_back(page);
   }

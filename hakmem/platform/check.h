@@ -10,9 +10,10 @@
   do {                   \
   } while (false && (cond))
 #else
-#define HAK_DCHECK(cond)                                                  \
-  do {                                                                    \
-    if (!(cond)) ::hakmem::internal::FatalInvariant(#cond, __FILE__, __LINE__);     \
+#define HAK_DCHECK(cond)                                             \
+  do {                                                               \
+    if (!(cond))                                                     \
+      ::hakmem::internal::FatalInvariant(#cond, __FILE__, __LINE__); \
   } while (false)
 #endif
 

@@ -10,7 +10,8 @@ ProcessSecrets ComputeProcessSecrets() {
   uint64_t words[2] = {0, 0};
   // AT_RANDOM points at 16 random bytes the kernel placed on the initial
   // stack; available before any constructor runs.
-  if (const void* random = reinterpret_cast<const void*>(getauxval(AT_RANDOM))) {
+  if (const void* random =
+          reinterpret_cast<const void*>(getauxval(AT_RANDOM))) {
     std::memcpy(words, random, sizeof(words));
   }
   // glibc uses the first 8 bytes for the stack protector canary: each value

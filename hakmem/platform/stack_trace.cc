@@ -315,8 +315,9 @@ bool SearchSymbols(int fd, const Ehdr& eh, const Shdr& table, uintptr_t vaddr,
 }
 
 // The function that holds `vaddr`, from .symtab, else .dynsym.
-ABSL_ATTRIBUTE_NOINLINE bool FindSymbol(int fd, const Ehdr& eh, uintptr_t vaddr, char* name,
-                size_t capacity, uintptr_t* start) {
+ABSL_ATTRIBUTE_NOINLINE bool FindSymbol(int fd, const Ehdr& eh, uintptr_t vaddr,
+                                        char* name, size_t capacity,
+                                        uintptr_t* start) {
   if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Shdr)) return false;
   uint64_t count = eh.e_shnum;
   if (count == 0) {  // more than SHN_LORESERVE sections: the count is here

@@ -7,8 +7,8 @@
 //
 // Every class size is a multiple of 16 (malloc's alignment guarantee), at
 // least 16 (room for the free-list link and the free key, see
-// superslab/free_block.h), and every power of two from 16 to 256 KiB is a class,
-// which is what aligned allocation relies on.
+// superslab/free_block.h), and every power of two from 16 to 256 KiB is a
+// class, which is what aligned allocation relies on.
 #ifndef HAKMEM_SIZE_CLASS_SIZE_CLASS_H_
 #define HAKMEM_SIZE_CLASS_SIZE_CLASS_H_
 
@@ -55,9 +55,9 @@ constexpr uint32_t Clamp(uint64_t v, uint32_t lo, uint32_t hi) {
 
 constexpr SizeClassInfo MakeInfo(unsigned cls) {
   uint32_t size = BlockSize(cls);
-  uint32_t span = Clamp((uint64_t{size} * 8 + kSlabSizeForClasses - 1) /
-                            kSlabSizeForClasses,
-                        1, 16);
+  uint32_t span = Clamp(
+      (uint64_t{size} * 8 + kSlabSizeForClasses - 1) / kSlabSizeForClasses, 1,
+      16);
   return SizeClassInfo{size, span};
 }
 

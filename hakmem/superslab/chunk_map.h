@@ -18,8 +18,8 @@
 namespace hakmem::internal {
 
 inline constexpr unsigned kAddressBits = 47;
-inline constexpr uintptr_t kChunkMapEntries = uintptr_t{1}
-                                              << (kAddressBits - kSuperSlabShift);
+inline constexpr uintptr_t kChunkMapEntries =
+    uintptr_t{1} << (kAddressBits - kSuperSlabShift);
 
 inline constexpr uint8_t kChunkUnmapped = 0;
 inline constexpr uint8_t kChunkSuperSlab = 1;

@@ -29,10 +29,9 @@ MemoryError BrokenLinkError(const FreeBlock* b) {
   };
   uint64_t key = FreeKey(b);
   uintptr_t sealed = (b->key * InverseModulo2To64(g_link_multiplier)) ^ key;
-  bool pushed_both = (plausible(sealed) &&
-                      (b->link == sealed || plausible(b->link ^ key))) ||
-                     (b->key == reinterpret_cast<uintptr_t>(b) &&
-                      plausible(b->link));
+  bool pushed_both =
+      (plausible(sealed) && (b->link == sealed || plausible(b->link ^ key))) ||
+      (b->key == reinterpret_cast<uintptr_t>(b) && plausible(b->link));
   return pushed_both ? MemoryError::kDoubleFree
                      : MemoryError::kCorruptedFreeList;
 }

@@ -295,9 +295,8 @@ void ReleaseSpanLocked(SlabMeta* m) {
 // another thread holds it (a free working on it, FreeIntoAbandonedSpan).
 bool TryClaim(SlabMeta* m, uint64_t token) {
   uint64_t expected = kNoOwner;
-  return m->owner.compare_exchange_strong(expected, token,
-                                          std::memory_order_acquire,
-                                          std::memory_order_relaxed);
+  return m->owner.compare_exchange_strong(
+      expected, token, std::memory_order_acquire, std::memory_order_relaxed);
 }
 
 // Gives up the claim on abandoned span `m`: it is nobody's again.
@@ -465,7 +464,8 @@ void SpanAllocatorForkChild() { g_spans.lock.Unlock(); }
 
 void GetSlabsPerClass(uint64_t (&out)[kNumClasses]) {
   SpinLockHolder hold(g_spans.lock);
-  for (unsigned c = 0; c < kNumClasses; ++c) out[c] = g_spans.slabs_per_class[c];
+  for (unsigned c = 0; c < kNumClasses; ++c)
+    out[c] = g_spans.slabs_per_class[c];
 }
 
 SpanAllocatorStats GetSpanAllocatorStats() {

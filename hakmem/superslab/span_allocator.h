@@ -75,7 +75,7 @@ struct SpanAllocatorStats {
   uint64_t superslabs_cached;  // mapped and empty
   uint64_t spans_live;
   uint64_t spans_abandoned;
-  uint64_t dirty_bytes;  // free slab bytes that may still be committed
+  uint64_t dirty_bytes;      // free slab bytes that may still be committed
   uint64_t span_bytes_live;  // bytes of the slabs of live spans
   uint64_t decommit_budget;  // dirty bytes kept before decommitting
 };

@@ -71,8 +71,7 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
       // the head: the free path asks the block's own slab).
       SlabMeta* own = SlabMetaOf(reinterpret_cast<void*>(a));
       if (own->head == m) {
-        ASSERT_EQ(IsCarvedBlockStart(own, reinterpret_cast<void*>(a)),
-                  expected)
+        ASSERT_EQ(IsCarvedBlockStart(own, reinterpret_cast<void*>(a)), expected)
             << "class " << cls << " offset " << static_cast<int64_t>(offset)
             << " asked of slab " << SlabIndexOf(own);
       }
@@ -88,10 +87,10 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
     // The limits of the contract: 2^39 bytes either side of the start.
     uintptr_t far = (uintptr_t{1} << 39) - m->block_size;
     far -= far % m->block_size;
-    EXPECT_FALSE(IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start -
-                                                               far)));
-    EXPECT_FALSE(IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start +
-                                                               far)));
+    EXPECT_FALSE(
+        IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start - far)));
+    EXPECT_FALSE(
+        IsCarvedBlockStart(m, reinterpret_cast<void*>(m->start + far)));
     SetCarved(m, 0);
     ReleaseSpan(m);
   }

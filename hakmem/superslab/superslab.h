@@ -122,8 +122,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SlabMetaOf(const void* p) {
   // shift and one mask, where the index and a multiply take three.
   static_assert(sizeof(SlabMeta) == size_t{1} << 7, "");
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  uintptr_t offset =
-      (a >> (kSlabShift - 7)) & ((kSlabsPerSuperSlab - 1) << 7);
+  uintptr_t offset = (a >> (kSlabShift - 7)) & ((kSlabsPerSuperSlab - 1) << 7);
   return reinterpret_cast<SlabMeta*>(
       reinterpret_cast<char*>(SuperSlabOf(p)->slabs) + offset);
 }

@@ -116,7 +116,8 @@ void Threads(const Api& api) {
         for (int i = 0; i < kBlocks; ++i) {
           mine.push_back(NewBlock(api, SizeOf(i)));
         }
-        for (int i = 0; i < kBlocks; i += 2) CheckAndFree(api, mine[i], SizeOf(i));
+        for (int i = 0; i < kBlocks; i += 2)
+          CheckAndFree(api, mine[i], SizeOf(i));
         // The blocks another thread left in the last round.
         std::vector<void*>& theirs = left[(t + 1) % kThreads];
         for (size_t i = 1; i < theirs.size(); i += 2) {

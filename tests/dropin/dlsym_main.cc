@@ -33,8 +33,10 @@ int LoaderRound(int id) {
   for (int i = 0; i < 200; ++i) {
     found += dlsym(RTLD_DEFAULT, "printf") != nullptr;
     found += dlsym(RTLD_NEXT, "strlen") != nullptr;
-    std::string missing = "no_such_symbol_" + std::to_string(id) + "_" + std::to_string(i);
-    Check(dlsym(RTLD_DEFAULT, missing.c_str()) == nullptr, "missing symbol found");
+    std::string missing =
+        "no_such_symbol_" + std::to_string(id) + "_" + std::to_string(i);
+    Check(dlsym(RTLD_DEFAULT, missing.c_str()) == nullptr,
+          "missing symbol found");
     // Some errors are read (and so freed by the next call), some are left
     // for the next error or the thread's exit to free.
     if (i % 3 != 0) {
@@ -50,11 +52,14 @@ int LoaderRound(int id) {
     found += dlsym(libm, "cos") != nullptr;
     found += dlvsym(libm, "sin", "GLIBC_2.2.5") != nullptr;
     Dl_info info;
-    found += dladdr(dlsym(libm, "cos"), &info) != 0 && info.dli_fname != nullptr;
+    found +=
+        dladdr(dlsym(libm, "cos"), &info) != 0 && info.dli_fname != nullptr;
     Check(dlclose(libm) == 0, "dlclose libm");
     // A library that does not exist: an error string with the path.
-    std::string path = "/nonexistent/libhakmem_missing_" + std::to_string(i) + ".so";
-    Check(dlopen(path.c_str(), RTLD_NOW) == nullptr, "dlopen of a missing file");
+    std::string path =
+        "/nonexistent/libhakmem_missing_" + std::to_string(i) + ".so";
+    Check(dlopen(path.c_str(), RTLD_NOW) == nullptr,
+          "dlopen of a missing file");
     const char* error = dlerror();
     Check(error != nullptr && strstr(error, path.c_str()) != nullptr,
           "dlerror does not name the missing library");
@@ -75,7 +80,8 @@ int main(int argc, char** argv) {
   for (int batch = 0; batch < 5; ++batch) {
     std::vector<std::thread> threads;
     for (int t = 0; t < 6; ++t) {
-      threads.emplace_back([&found, batch, t] { found += LoaderRound(1 + batch * 10 + t); });
+      threads.emplace_back(
+          [&found, batch, t] { found += LoaderRound(1 + batch * 10 + t); });
     }
     for (auto& t : threads) t.join();
   }

@@ -43,8 +43,8 @@ void PreInit(int, char**, char**) {
   Record(e, 1 << 20, "preinit large malloc");
 }
 
-__attribute__((section(".preinit_array"), used))
-void (*const g_preinit)(int, char**, char**) = PreInit;
+__attribute__((section(".preinit_array"),
+               used)) void (*const g_preinit)(int, char**, char**) = PreInit;
 
 __attribute__((constructor(101))) void EarlyConstructor() {
   Record(malloc(100), 100, "constructor(101) malloc");
@@ -68,10 +68,12 @@ int main(int argc, char** argv) {
   auto usable = reinterpret_cast<hakmem_probe::UsableSizeFn>(
       dlsym(RTLD_DEFAULT, "hak_usable_size"));
   if (g_count != 6) {
-    fprintf(stderr, "FAIL: %d early allocations recorded, expected 6\n", g_count);
+    fprintf(stderr, "FAIL: %d early allocations recorded, expected 6\n",
+            g_count);
     return 1;
   }
-  Early string{g_early_string.data(), g_early_string.size(), "init_priority(101) std::string"};
+  Early string{g_early_string.data(), g_early_string.size(),
+               "init_priority(101) std::string"};
   for (int i = 0; i <= g_count; ++i) {
     const Early& e = i < g_count ? g_early[i] : string;
     // hak_usable_size aborts with a hakmem error for a block hakmem did

@@ -90,7 +90,8 @@ void Churn(int id, const std::atomic<bool>* stop) {
   std::vector<void*> live;
   uint64_t seed = uint64_t(id) << 40;
   while (!stop->load(std::memory_order_relaxed)) {
-    for (int i = 0; i < 32; ++i) live.push_back(NewBlock(RandomSize(rng), ++seed));
+    for (int i = 0; i < 32; ++i)
+      live.push_back(NewBlock(RandomSize(rng), ++seed));
     // A burst of one pool class: takes and gives back whole spans.
     size_t burst = 2048 + rng() % 30000;
     for (int i = 0; i < 16; ++i) live.push_back(NewBlock(burst, ++seed));
@@ -202,11 +203,21 @@ std::string DescribeStatus(int status) {
   if (WIFEXITED(status)) {
     const char* what = "";
     switch (WEXITSTATUS(status)) {
-      case kChildCorrupt: what = " (corrupted block)"; break;
-      case kChildStatsWrong: what = " (threads_live != 1 after fork)"; break;
-      case kChildThreadCorrupt: what = " (corruption in a new thread)"; break;
-      case kChildNotServed: what = " (hakmem served nothing)"; break;
-      case kChildGrandchildFailed: what = " (fork from the child failed)"; break;
+      case kChildCorrupt:
+        what = " (corrupted block)";
+        break;
+      case kChildStatsWrong:
+        what = " (threads_live != 1 after fork)";
+        break;
+      case kChildThreadCorrupt:
+        what = " (corruption in a new thread)";
+        break;
+      case kChildNotServed:
+        what = " (hakmem served nothing)";
+        break;
+      case kChildGrandchildFailed:
+        what = " (fork from the child failed)";
+        break;
     }
     return "exit code " + std::to_string(WEXITSTATUS(status)) + what;
   }

@@ -26,8 +26,8 @@ inline StatsPrintFn FindStatsPrint() {
 // is present and malloc's blocks are hakmem's (hak_usable_size aborts on
 // any other pointer).
 inline void RequireHakmem() {
-  auto usable = reinterpret_cast<UsableSizeFn>(
-      dlsym(RTLD_DEFAULT, "hak_usable_size"));
+  auto usable =
+      reinterpret_cast<UsableSizeFn>(dlsym(RTLD_DEFAULT, "hak_usable_size"));
   if (FindStatsPrint() == nullptr || usable == nullptr) {
     fprintf(stderr, "FAIL: hakmem is not loaded (LD_PRELOAD missing?)\n");
     exit(2);

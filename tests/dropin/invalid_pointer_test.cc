@@ -103,7 +103,7 @@ TEST_F(InvalidPointerDeathTest, OtherEntryPoints) {
   EXPECT_EXIT(free_sized(m, 100), kAbort, ErrorFor(m));
   EXPECT_EXIT(::operator delete(p), kAbort, ErrorFor(p));
   EXPECT_EXIT(::operator delete[](m), kAbort, ErrorFor(m));
-  EXPECT_EXIT(::operator delete(p, std::align_val_t{64}), kAbort, ErrorFor(p));
+  EXPECT_EXIT(::operator delete (p, std::align_val_t{64}), kAbort, ErrorFor(p));
   EXPECT_EXIT(printf("%zu\n", malloc_usable_size(m)), kAbort, ErrorFor(m));
 }
 
@@ -136,7 +136,8 @@ TEST(ValidPointerTest, SameCallsOnHakmemBlocksSucceed) {
   free(p);
   free_sized(malloc(100), 100);
   ::operator delete(::operator new(10));
-  ::operator delete(::operator new(10, std::align_val_t{64}), std::align_val_t{64});
+  ::operator delete (::operator new (10, std::align_val_t{64}),
+                     std::align_val_t{64});
 }
 
 }  // namespace

@@ -82,8 +82,9 @@ void CheckSameFigures(const char* when) {
   CHECK(m.uordblks + m.hblkhd == s.bytes_in_use_estimate,
         "%s: uordblks %zu + hblkhd %zu, bytes_in_use_estimate %llu", when,
         m.uordblks, m.hblkhd, (unsigned long long)s.bytes_in_use_estimate);
-  CHECK(m.uordblks + m.fordblks == m.arena, "%s: uordblks %zu + fordblks %zu, arena %zu",
-        when, m.uordblks, m.fordblks, m.arena);
+  CHECK(m.uordblks + m.fordblks == m.arena,
+        "%s: uordblks %zu + fordblks %zu, arena %zu", when, m.uordblks,
+        m.fordblks, m.arena);
   CHECK(m.usmblks == s.os_mapped_peak_bytes, "%s: usmblks %zu, peak %llu", when,
         m.usmblks, (unsigned long long)s.os_mapped_peak_bytes);
   CHECK(m.smblks == 0 && m.fsmblks == 0, "%s: smblks %zu fsmblks %zu", when,
@@ -113,7 +114,8 @@ std::vector<std::string> Lines(const std::string& text) {
 }
 
 // `line` with each run of digits replaced by N; the numbers in `numbers`.
-std::string Shape(const std::string& line, std::vector<unsigned long long>* numbers) {
+std::string Shape(const std::string& line,
+                  std::vector<unsigned long long>* numbers) {
   std::string shape;
   for (size_t i = 0; i < line.size();) {
     if (line[i] >= '0' && line[i] <= '9') {
@@ -162,7 +164,8 @@ void CheckMallocInfo() {
   CHECK(rc == 0, "malloc_info(0) = %d", rc);
   const std::string text = ReadAll(f);
   std::vector<std::string> lines = Lines(text);
-  CHECK(lines.size() == kInfoLines, "%zu lines:\n%s", lines.size(), text.c_str());
+  CHECK(lines.size() == kInfoLines, "%zu lines:\n%s", lines.size(),
+        text.c_str());
   std::vector<std::vector<unsigned long long>> numbers(lines.size());
   for (size_t i = 0; i < lines.size() && i < kInfoLines; ++i) {
     std::string shape = Shape(lines[i], &numbers[i]);
@@ -182,16 +185,17 @@ void CheckMallocInfo() {
                           ? after.arena + after.hblkhd
                           : before.arena + before.hblkhd;
   CHECK(current + 2 * kMiB >= low && current <= high + 2 * kMiB,
-        "system current %llu, mallinfo2 arena + hblkhd %zu .. %zu", current, low,
-        high);
+        "system current %llu, mallinfo2 arena + hblkhd %zu .. %zu", current,
+        low, high);
   CHECK(numbers[13][1] == before.hblkhd, "mmap size %llu, hblkhd %zu",
         numbers[13][1], before.hblkhd);
   CHECK(numbers[13][0] == before.hblks, "mmap count %llu, hblks %zu",
         numbers[13][0], before.hblks);
-  CHECK(numbers[6][0] + 2 * kMiB >= before.arena && numbers[6][0] <= before.arena + 2 * kMiB,
+  CHECK(numbers[6][0] + 2 * kMiB >= before.arena &&
+            numbers[6][0] <= before.arena + 2 * kMiB,
         "heap 0 system current %llu, arena %zu", numbers[6][0], before.arena);
-  CHECK(numbers[15][0] >= current, "system max %llu < current %llu", numbers[15][0],
-        current);
+  CHECK(numbers[15][0] >= current, "system max %llu < current %llu",
+        numbers[15][0], current);
   fclose(f);
 
   // Options other than 0: EINVAL, nothing written.
@@ -200,7 +204,8 @@ void CheckMallocInfo() {
   errno = 0;
   rc = malloc_info(1, f);
   int error = errno;
-  CHECK(rc == -1 && error == EINVAL, "malloc_info(1) = %d, errno %d", rc, error);
+  CHECK(rc == -1 && error == EINVAL, "malloc_info(1) = %d, errno %d", rc,
+        error);
   CHECK(ReadAll(f).empty(), "malloc_info(1) wrote something");
   fclose(f);
 }
@@ -229,9 +234,14 @@ void CheckMallocStats() {
         text.c_str());
   if (lines.size() != 8) return;
   const char* const shape[] = {
-      "Arena N:",           "system bytes = N", "in use bytes = N",
-      "Total (incl. mmap):", "system bytes = N", "in use bytes = N",
-      "max mmap regions = N", "max mmap bytes = N",
+      "Arena N:",
+      "system bytes = N",
+      "in use bytes = N",
+      "Total (incl. mmap):",
+      "system bytes = N",
+      "in use bytes = N",
+      "max mmap regions = N",
+      "max mmap bytes = N",
   };
   std::vector<unsigned long long> numbers;
   for (size_t i = 0; i < 8; ++i) {
@@ -240,8 +250,8 @@ void CheckMallocStats() {
       if (c != ' ' || squeezed.empty() || squeezed.back() != ' ') squeezed += c;
     }
     std::string got = Shape(squeezed, &numbers);
-    CHECK(got == shape[i], "line %zu '%s', expected '%s'", i + 1, lines[i].c_str(),
-          shape[i]);
+    CHECK(got == shape[i], "line %zu '%s', expected '%s'", i + 1,
+          lines[i].c_str(), shape[i]);
   }
   if (numbers.size() != 7) return;
   // Total (incl. mmap): hak_stats's mapped and in-use bytes (taken just
@@ -254,7 +264,8 @@ void CheckMallocStats() {
             numbers[4] <= s.bytes_in_use_estimate + 2 * kMiB,
         "total in use bytes %llu, bytes_in_use_estimate %llu", numbers[4],
         (unsigned long long)s.bytes_in_use_estimate);
-  CHECK(numbers[4] >= 32 * kMiB, "in use bytes %llu with 32 MiB live", numbers[4]);
+  CHECK(numbers[4] >= 32 * kMiB, "in use bytes %llu with 32 MiB live",
+        numbers[4]);
 }
 
 int Check() {
@@ -294,8 +305,8 @@ int Check() {
   // The block escapes: -c opt must not drop the malloc/free pair.
   asm volatile("" : : "r"(big) : "memory");
   const struct mallinfo2 with_big = mallinfo2();
-  CHECK(with_big.hblkhd >= live.hblkhd + 8 * kMiB, "hblkhd %zu -> %zu after 8 MiB",
-        live.hblkhd, with_big.hblkhd);
+  CHECK(with_big.hblkhd >= live.hblkhd + 8 * kMiB,
+        "hblkhd %zu -> %zu after 8 MiB", live.hblkhd, with_big.hblkhd);
   CHECK(with_big.hblks == live.hblks + 1, "hblks %zu -> %zu", live.hblks,
         with_big.hblks);
   CheckSameFigures("8 MiB block live");
@@ -308,12 +319,12 @@ int Check() {
   const struct mallinfo2 now = mallinfo2();
   CHECK(old.hblkhd == static_cast<int>(now.hblkhd), "mallinfo hblkhd %d, %zu",
         old.hblkhd, now.hblkhd);
-  CHECK(old.uordblks == static_cast<int>(now.uordblks), "mallinfo uordblks %d, %zu",
-        old.uordblks, now.uordblks);
-  CHECK(old.arena == static_cast<int>(now.arena), "mallinfo arena %d, %zu", old.arena,
-        now.arena);
-  CHECK(old.hblks == static_cast<int>(now.hblks), "mallinfo hblks %d, %zu", old.hblks,
-        now.hblks);
+  CHECK(old.uordblks == static_cast<int>(now.uordblks),
+        "mallinfo uordblks %d, %zu", old.uordblks, now.uordblks);
+  CHECK(old.arena == static_cast<int>(now.arena), "mallinfo arena %d, %zu",
+        old.arena, now.arena);
+  CHECK(old.hblks == static_cast<int>(now.hblks), "mallinfo hblks %d, %zu",
+        old.hblks, now.hblks);
 
   CheckMallocInfo();
   CheckMallocStats();
@@ -323,14 +334,16 @@ int Check() {
   for (size_t i = 0; i < kBlocks; ++i) free(g_blocks[i]);
   const struct mallinfo2 freed = mallinfo2();
   const struct hak_stats before_trim = Stats();
-  CHECK(freed.uordblks < live.uordblks, "uordblks %zu after freeing all, %zu before",
-        freed.uordblks, live.uordblks);
+  CHECK(freed.uordblks < live.uordblks,
+        "uordblks %zu after freeing all, %zu before", freed.uordblks,
+        live.uordblks);
   int trimmed = malloc_trim(0);
   CHECK(trimmed == 1, "malloc_trim(0) = %d after freeing 40 MiB", trimmed);
   const struct mallinfo2 after = mallinfo2();
   const struct hak_stats after_trim = Stats();
   CHECK(after_trim.os_mapped_bytes < before_trim.os_mapped_bytes,
-        "os_mapped_bytes %llu -> %llu", (unsigned long long)before_trim.os_mapped_bytes,
+        "os_mapped_bytes %llu -> %llu",
+        (unsigned long long)before_trim.os_mapped_bytes,
         (unsigned long long)after_trim.os_mapped_bytes);
   CHECK(after.arena + after.hblkhd < freed.arena + freed.hblkhd,
         "mallinfo2 mapped %zu -> %zu", freed.arena + freed.hblkhd,
@@ -344,8 +357,9 @@ int Check() {
   CHECK(trimmed == 0, "a second malloc_trim(0) = %d", trimmed);
 
   if (g_failures != 0) return 1;
-  printf("ok: uordblks %zu with 32 MiB live, mapped %zu -> %zu by malloc_trim\n",
-         live.uordblks, freed.arena + freed.hblkhd, after.arena + after.hblkhd);
+  printf(
+      "ok: uordblks %zu with 32 MiB live, mapped %zu -> %zu by malloc_trim\n",
+      live.uordblks, freed.arena + freed.hblkhd, after.arena + after.hblkhd);
   return 0;
 }
 

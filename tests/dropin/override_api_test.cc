@@ -7,9 +7,9 @@
 // it has proved that hakmem allocated it.
 #include <malloc.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,11 +33,11 @@ namespace {
 
 constexpr size_t kPage = 4096;
 // Sizes in every tier: tiny (<= 1 KiB), pool (<= 256 KiB), large.
-const size_t kSizes[] = {1,    7,     8,     15,     16,     17,      24,
-                         100,  1000,  1024,  1025,   4095,   4096,    4097,
+const size_t kSizes[] = {1,     7,      8,      15,     16,      17,     24,
+                         100,   1000,   1024,   1025,   4095,    4096,   4097,
                          65536, 100000, 262144, 262145, 1 << 20, 3 << 20};
-const size_t kAlignments[] = {16,    32,      64,      128,     256,
-                              512,   4096,    8192,    65536,   1 << 21};
+const size_t kAlignments[] = {16,  32,   64,   128,   256,
+                              512, 4096, 8192, 65536, 1 << 21};
 // Above PTRDIFF_MAX: refused before asking the OS.
 constexpr size_t kImpossible = SIZE_MAX - 4096;
 // A valid request that no mmap can satisfy (128 TiB, the whole user
@@ -86,7 +86,8 @@ TEST(MallocTest, ZeroBytesGivesUniqueFreeablePointers) {
   for (int i = 0; i < 100; ++i) {
     void* p = malloc(0);
     ASSERT_NE(p, nullptr);
-    EXPECT_TRUE(seen.insert(p).second) << "malloc(0) returned " << p << " twice";
+    EXPECT_TRUE(seen.insert(p).second)
+        << "malloc(0) returned " << p << " twice";
     EXPECT_TRUE(AlignedTo(p, 16));
     Escape(p);
     blocks.push_back(p);
@@ -111,8 +112,8 @@ TEST(MallocTest, FreeNullIsANoOp) {
 }
 
 TEST(MallocTest, ImpossibleSizeFailsWithEnomem) {
-  for (size_t size : {kImpossible, SIZE_MAX, size_t{PTRDIFF_MAX} + 1,
-                      kUnmappable}) {
+  for (size_t size :
+       {kImpossible, SIZE_MAX, size_t{PTRDIFF_MAX} + 1, kUnmappable}) {
     errno = 0;
     void* p = malloc(size);
     Escape(p);
@@ -303,8 +304,8 @@ TEST(ReallocarrayTest, MultipliesAndDetectsOverflow) {
 TEST(PosixMemalignTest, EveryAlignmentAndSize) {
   for (size_t alignment : {size_t{8}, size_t{16}, size_t{32}, size_t{64},
                            size_t{4096}, size_t{1} << 16, size_t{1} << 21}) {
-    for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{5000},
-                        size_t{300000}}) {
+    for (size_t size :
+         {size_t{0}, size_t{1}, size_t{100}, size_t{5000}, size_t{300000}}) {
       SCOPED_TRACE(testing::Message() << alignment << " " << size);
       void* p = nullptr;
       ASSERT_EQ(posix_memalign(&p, alignment, size), 0);
@@ -318,22 +319,23 @@ TEST(PosixMemalignTest, EveryAlignmentAndSize) {
 
 TEST(PosixMemalignTest, BadAlignmentReturnsEinvalWithoutTouchingOutOrErrno) {
   // Not a power of two, or not a multiple of sizeof(void*).
-  for (size_t alignment : {size_t{0}, size_t{1}, size_t{2}, size_t{3},
-                           size_t{4}, size_t{24}, size_t{48}, size_t{4097},
-                           SIZE_MAX}) {
+  for (size_t alignment :
+       {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{4}, size_t{24},
+        size_t{48}, size_t{4097}, SIZE_MAX}) {
     SCOPED_TRACE(alignment);
     void* sentinel = reinterpret_cast<void*>(uintptr_t{0xdeadbeef});
     void* p = sentinel;
     errno = 1234;
     EXPECT_EQ(posix_memalign(&p, alignment, 64), EINVAL);
     EXPECT_EQ(p, sentinel);
-    EXPECT_EQ(errno, 1234) << "posix_memalign must return the error, not set errno";
+    EXPECT_EQ(errno, 1234)
+        << "posix_memalign must return the error, not set errno";
   }
 }
 
 TEST(PosixMemalignTest, HugeSizeReturnsEnomemWithoutTouchingOut) {
-  for (size_t alignment : {size_t{16}, size_t{64}, size_t{4096},
-                           size_t{1} << 21}) {
+  for (size_t alignment :
+       {size_t{16}, size_t{64}, size_t{4096}, size_t{1} << 21}) {
     SCOPED_TRACE(alignment);
     void* sentinel = reinterpret_cast<void*>(uintptr_t{0xdeadbeef});
     void* p = sentinel;
@@ -369,7 +371,8 @@ TEST(AlignedAllocTest, ReallocOfAlignedBlocksKeepsContents) {
     auto* p = static_cast<unsigned char*>(aligned_alloc(alignment, 100));
     ASSERT_NE(p, nullptr);
     for (int i = 0; i < 100; ++i) p[i] = static_cast<unsigned char>(i);
-    for (size_t size : {size_t{300000}, size_t{3} << 20, size_t{5000}, size_t{50}}) {
+    for (size_t size :
+         {size_t{300000}, size_t{3} << 20, size_t{5000}, size_t{50}}) {
       p = static_cast<unsigned char*>(realloc(p, size));
       ASSERT_NE(p, nullptr) << size;
       EXPECT_GE(hak_usable_size(p), size);
@@ -402,8 +405,10 @@ TEST(MemalignTest, RoundsNonPowerOfTwoUpLikeGlibc) {
   // one; small ones are raised to the malloc alignment.
   const struct {
     size_t requested, guaranteed;
-  } cases[] = {{0, 16},       {1, 16},        {3, 16},       {24, 32},
-               {48, 64},      {100, 128},     {4000, 4096},  {4097, 8192},
+  } cases[] = {{0, 16},        {1, 16},
+               {3, 16},        {24, 32},
+               {48, 64},       {100, 128},
+               {4000, 4096},   {4097, 8192},
                {65535, 65536}, {(1 << 20) + 1, 1 << 21}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.requested);
@@ -429,8 +434,8 @@ TEST(MemalignTest, AbsurdAlignmentIsEinval) {
 
 TEST(VallocTest, PageAligned) {
   ASSERT_EQ(static_cast<size_t>(sysconf(_SC_PAGESIZE)), kPage);
-  for (size_t size : {size_t{0}, size_t{1}, size_t{100}, kPage, kPage + 1,
-                      size_t{1} << 20}) {
+  for (size_t size :
+       {size_t{0}, size_t{1}, size_t{100}, kPage, kPage + 1, size_t{1} << 20}) {
     SCOPED_TRACE(size);
     void* p = valloc(size);
     ASSERT_NE(p, nullptr);
@@ -443,9 +448,13 @@ TEST(VallocTest, PageAligned) {
 TEST(PvallocTest, PageAlignedAndRoundedUpToAPage) {
   const struct {
     size_t requested, usable;
-  } cases[] = {{0, kPage},         {1, kPage},         {100, kPage},
-               {kPage, kPage},     {kPage + 1, 2 * kPage},
-               {3 * kPage - 1, 3 * kPage}, {(1 << 20) + 5, (1 << 20) + kPage}};
+  } cases[] = {{0, kPage},
+               {1, kPage},
+               {100, kPage},
+               {kPage, kPage},
+               {kPage + 1, 2 * kPage},
+               {3 * kPage - 1, 3 * kPage},
+               {(1 << 20) + 5, (1 << 20) + kPage}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.requested);
     void* p = pvalloc(c.requested);
@@ -460,7 +469,8 @@ TEST(PvallocTest, PageAlignedAndRoundedUpToAPage) {
   EXPECT_EQ(errno, ENOMEM);
 }
 
-// ---- usable size and sized frees ---------------------------------------------
+// ---- usable size and sized frees
+// ---------------------------------------------
 
 TEST(UsableSizeTest, AtLeastTheRequestAndWritable) {
   EXPECT_EQ(malloc_usable_size(nullptr), 0u);
@@ -501,7 +511,8 @@ TEST(FreeSizedTest, AlignedSized) {
   }
 }
 
-// ---- C++ operator new / delete, every replaceable form -------------------------
+// ---- C++ operator new / delete, every replaceable form
+// -------------------------
 
 TEST(OperatorNewTest, PlainArrayNothrowAndSizedForms) {
   for (size_t size : kSizes) {
@@ -596,17 +607,20 @@ TEST(OperatorNewTest, NewExpressionsUseTheReplacements) {
   ::operator delete(nullptr);
   ::operator delete[](nullptr);
   ::operator delete(nullptr, std::nothrow);
-  ::operator delete(nullptr, std::align_val_t{64});
-  ::operator delete(nullptr, size_t{0}, std::align_val_t{64});
+  ::operator delete (nullptr, std::align_val_t{64});
+  ::operator delete (nullptr, size_t{0}, std::align_val_t{64});
 }
 
 TEST(OperatorNewTest, ImpossibleSizeThrowsBadAlloc) {
   volatile size_t huge = kImpossible;
   EXPECT_THROW(Escape(::operator new(huge)), std::bad_alloc);
   EXPECT_THROW(Escape(::operator new[](huge)), std::bad_alloc);
-  EXPECT_THROW(Escape(::operator new(huge, std::align_val_t{64})), std::bad_alloc);
-  EXPECT_THROW(Escape(::operator new[](huge, std::align_val_t{4096})), std::bad_alloc);
-  EXPECT_THROW(Escape(::operator new(size_t{PTRDIFF_MAX} + 1)), std::bad_alloc);
+  EXPECT_THROW(Escape(::operator new (huge, std::align_val_t{64})),
+               std::bad_alloc);
+  EXPECT_THROW(Escape(::operator new[](huge, std::align_val_t{4096})),
+               std::bad_alloc);
+  EXPECT_THROW(Escape(::operator new (size_t{PTRDIFF_MAX} + 1)),
+               std::bad_alloc);
   volatile size_t unmappable = kUnmappable;
   EXPECT_THROW(Escape(::operator new(unmappable)), std::bad_alloc);
   EXPECT_THROW(Escape(::operator new[](unmappable, std::align_val_t{1 << 21})),
@@ -618,8 +632,9 @@ TEST(OperatorNewTest, NothrowReturnsNull) {
   volatile size_t huge = kImpossible;
   EXPECT_EQ(::operator new(huge, std::nothrow), nullptr);
   EXPECT_EQ(::operator new[](huge, std::nothrow), nullptr);
-  EXPECT_EQ(::operator new(huge, std::align_val_t{64}, std::nothrow), nullptr);
-  EXPECT_EQ(::operator new[](huge, std::align_val_t{64}, std::nothrow), nullptr);
+  EXPECT_EQ(::operator new (huge, std::align_val_t{64}, std::nothrow), nullptr);
+  EXPECT_EQ(::operator new[](huge, std::align_val_t{64}, std::nothrow),
+            nullptr);
   char* array = new (std::nothrow) char[huge];
   EXPECT_EQ(array, nullptr);
 }
@@ -640,7 +655,8 @@ TEST(OperatorNewTest, NewHandlerIsCalledUntilItGivesUp) {
 
   g_handler_calls = 0;
   std::set_new_handler(CountingHandler);
-  EXPECT_THROW(Escape(::operator new[](huge, std::align_val_t{128})), std::bad_alloc);
+  EXPECT_THROW(Escape(::operator new[](huge, std::align_val_t{128})),
+               std::bad_alloc);
   EXPECT_EQ(g_handler_calls, 3);
 
   // The nothrow forms call the handler too, then return null.
@@ -704,14 +720,15 @@ TEST(OperatorNewTest, NewHandlerThatFreesMemoryMakesTheRetrySucceed) {
 TEST(OperatorNewTest, HandlerNotCalledOnSuccess) {
   g_handler_calls = 0;
   std::set_new_handler(CountingHandler);
-  void* p = ::operator new(size_t{1} << 20);
+  void* p = ::operator new (size_t{1} << 20);
   CheckBlock(p, size_t{1} << 20);
   ::operator delete(p);
   EXPECT_EQ(g_handler_calls, 0);
   std::set_new_handler(nullptr);
 }
 
-// ---- proof that hakmem served ------------------------------------------------
+// ---- proof that hakmem served
+// ------------------------------------------------
 
 TEST(ServedByHakmemTest, NewIntArrayInAFreshThreadRefillsFromHakmem) {
   // A new thread starts with empty caches: its first allocation of a class

@@ -51,14 +51,17 @@ void AllocateInDestructor(int salt) {
     }
     // Both ends (writing all of the large ones costs page faults).
     memset(p, 'a' + salt % 26, size < 128 ? size : 64);
-    memset(p + size - (size < 128 ? size : 64), 'a' + salt % 26, size < 128 ? size : 64);
+    memset(p + size - (size < 128 ? size : 64), 'a' + salt % 26,
+           size < 128 ? size : 64);
     blocks.push_back(p);
   }
   std::string s(300, 'x');  // operator new too
   s += std::to_string(salt);
   auto* v = new std::vector<int>(1000, salt);
   for (size_t i = 0; i < blocks.size(); ++i) {
-    if (blocks[i][0] != 'a' + salt % 26 || blocks[i][sizes[i] - 1] != 'a' + salt % 26) g_bad++;
+    if (blocks[i][0] != 'a' + salt % 26 ||
+        blocks[i][sizes[i] - 1] != 'a' + salt % 26)
+      g_bad++;
   }
   if ((*v)[999] != salt) g_bad++;
   delete v;
@@ -135,11 +138,13 @@ class ThreadExitTest : public ::testing::Test {
   void RunThreads(int rounds) {
     for (int batch = 0; batch < kBatches; ++batch) {
       std::vector<std::thread> threads;
-      for (int i = 0; i < kThreadsPerBatch; ++i) threads.emplace_back(ThreadBody, rounds);
+      for (int i = 0; i < kThreadsPerBatch; ++i)
+        threads.emplace_back(ThreadBody, rounds);
       for (auto& t : threads) t.join();
       FreeLeftBehind();
     }
-    EXPECT_EQ(g_destructor_calls.load(), kBatches * kThreadsPerBatch * kKeys * rounds);
+    EXPECT_EQ(g_destructor_calls.load(),
+              kBatches * kThreadsPerBatch * kKeys * rounds);
     EXPECT_EQ(g_bad.load(), 0);
   }
 };

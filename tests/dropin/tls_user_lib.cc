@@ -27,7 +27,8 @@ uint64_t Mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001B3ull; }
 }  // namespace
 
 // Deterministic for a given seed and call number in the thread.
-extern "C" __attribute__((visibility("default"))) uint64_t tls_user_work(int seed) {
+extern "C" __attribute__((visibility("default"))) uint64_t tls_user_work(
+    int seed) {
   ++ie_calls;
   snprintf(ie_buffer, sizeof(ie_buffer), "seed=%d call=%llu", seed,
            static_cast<unsigned long long>(ie_calls));

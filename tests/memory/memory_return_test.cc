@@ -39,9 +39,8 @@ TEST(MemoryReturnTest, GibibyteOfSmallBlocksIsReturnedAfterFree) {
   {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        per_thread[t] = AllocateSmall(256 * kMiB, 7 + t);
-      });
+      threads.emplace_back(
+          [&, t] { per_thread[t] = AllocateSmall(256 * kMiB, 7 + t); });
     }
     for (std::thread& t : threads) t.join();
   }

@@ -37,8 +37,7 @@ uint64_t SyscallsInSteadyState(SizeOf size_of, int rounds) {
     }
   };
   int quiet = 0;
-  for (int warm = 0; warm < kMaxWarmupRounds && quiet < kQuietRounds;
-       ++warm) {
+  for (int warm = 0; warm < kMaxWarmupRounds && quiet < kQuietRounds; ++warm) {
     uint64_t calls = SystemCalls();
     round();
     quiet = SystemCalls() == calls ? quiet + 1 : 0;

@@ -145,8 +145,8 @@ TEST(ThreadGenerationsTest, FootprintDoesNotGrowWithGenerations) {
   const size_t threads_since = 2 * (kGenerations - kBaselineGeneration);
   EXPECT_LE(rss, rss_baseline * 6 / 5 + kSlack +
                      threads_since * kSanitizerRssPerThread)
-      << "RSS after " << kGenerations << " generations; it was "
-      << rss_baseline << " after " << kBaselineGeneration;
+      << "RSS after " << kGenerations << " generations; it was " << rss_baseline
+      << " after " << kBaselineGeneration;
   EXPECT_LE(Stats().threads_live, 1u);  // this one, if it ever allocated
 
   // Every block freed (by this thread, into spans of exited threads): what
