@@ -9,45 +9,12 @@
 #include "hakmem/platform/asan.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/superslab/chunk_map.h"
-#include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
 
 namespace hakmem::internal {
-namespace {
 
 static_assert(sizeof(Arena) <= kPageSize, "an arena takes one page");
-
-// Spans examined per refill, in rotation, for blocks freed since.
-constexpr int kSpansScanned = 8;
-
-// One block from span `m` (free list, then remote frees, then fresh space),
-// or nullptr when it has none.
-FreeBlock* TakeOne(SlabMeta* m) {
-  if (m->free_list == nullptr) DrainRemoteFrees(m);
-  FreeBlock* b = m->free_list;
-  if (b != nullptr) {
-    FreeBlock* next;
-    if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
-      ReportMemoryError(BrokenLinkError(b), b, "arena", m->size_class);
-      m->free_list = nullptr;  // leak the rest of the list
-      m->free_count = 0;
-      return nullptr;
-    }
-    m->free_list = next;
-    --m->free_count;
-  } else {
-    uint32_t carved =
-        static_cast<uint32_t>(m->carved.load(std::memory_order_relaxed));
-    if (carved == m->capacity) return nullptr;
-    b = reinterpret_cast<FreeBlock*>(m->start +
-                                     uintptr_t{carved} * m->block_size);
-    SetCarved(m, carved + 1);
-  }
-  ++m->used;
-  return b;
-}
-
-}  // namespace
 
 Arena* Arena::Create() {
   void* page = OsMapAligned(kPageSize, kPageSize);
@@ -64,10 +31,7 @@ void Arena::Destroy() {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     if (current_[cls] != nullptr) others_[cls].PushBack(current_[cls]);
     while (SlabMeta* m = others_[cls].PopFront()) {
-      RemoteFreeTakeAll(m);  // blocks freed by other threads: all released
-      m->used = 0;
-      m->free_list = nullptr;
-      m->free_count = 0;
+      SpanDiscardBlocks(m);  // every block goes, with the arena
       ReleaseSpan(m);
     }
   }
@@ -76,7 +40,7 @@ void Arena::Destroy() {
 }
 
 SlabMeta* Arena::NextSpan(unsigned cls) {
-  for (int i = 0; i < kSpansScanned; ++i) {
+  for (int i = 0; i < kSpansScannedPerRefill; ++i) {
     SlabMeta* m = others_[cls].PopFront();
     if (m == nullptr) break;
     if (m->free_list != nullptr ||
@@ -91,7 +55,7 @@ SlabMeta* Arena::NextSpan(unsigned cls) {
 void* Arena::AllocFromSpans(unsigned cls) {
   for (;;) {
     if (SlabMeta* m = current_[cls]) {
-      if (FreeBlock* b = TakeOne(m)) {
+      if (FreeBlock* b = SpanTakeOne(m, "arena")) {
         AsanUnpoison(b, m->block_size);
         MarkLive(b);
         return b;
@@ -135,12 +99,12 @@ void Arena::Free(void* p) {
     }
     auto* b = static_cast<FreeBlock*>(p);
     uint64_t key = FreeKey(b);
-    if (HoldsFreeKeyWord(b, key, g_link_multiplier)) {
+    if (kDetection && HoldsFreeKeyWord(b, key, g_link_multiplier)) {
       ReportMemoryError(MemoryError::kDoubleFree, p, "arena", m->size_class);
       return;
     }
     AsanPoison(b + 1, m->block_size - sizeof(FreeBlock));
-    PushOnSpanFreeList(m, b, key);
+    SpanPushFree(m, b, key);
     return;
   }
   if (LargeOwner(p) != token_) {

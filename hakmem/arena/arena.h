@@ -51,7 +51,7 @@ class Arena {
   SlabMeta* current_[kNumClasses] = {};
   // The other spans of each class, in a queue that refills visit in
   // rotation: taken at the head, put back at the tail.
-  SpanList others_[kNumClasses] = {};
+  SpanList<SlabList::kArena> others_[kNumClasses] = {};
 };
 
 }  // namespace hakmem::internal

@@ -25,10 +25,6 @@ void* NoMemory() {
   return nullptr;
 }
 
-const char* SlabTier(const SlabMeta* span) {
-  return span->size_class < kNumTinyClasses ? "tiny" : "pool";
-}
-
 // The usable size of `p` (not nullptr), or 0 after reporting that it is not
 // a live block.
 size_t LiveBlockSize(const void* p) {
@@ -115,8 +111,8 @@ void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
     if (ABSL_PREDICT_FALSE(span->size_class !=
                            AlignedClassOf(alignment, size)) &&
         IsLiveSlabBlock(span, p)) {
-      ReportMemoryError(MemoryError::kSizeMismatch, p, SlabTier(span),
-                        span->size_class);
+      ReportMemoryError(MemoryError::kSizeMismatch, p,
+                        ClassTierName(span->size_class), span->size_class);
       return;
     }
     HeapFree(p);  // reports a block that is not live

@@ -46,8 +46,9 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m, unsigned cls,
   return nullptr;
 }
 
-const char* CheckList(const ThreadHeap& heap, const SpanList& list,
-                      unsigned cls, SlabList tag) {
+template <SlabList tag>
+const char* CheckList(const ThreadHeap& heap, const SpanList<tag>& list,
+                      unsigned cls) {
   const SlabMeta* prev = nullptr;
   for (const SlabMeta* m = list.head; m != nullptr; m = m->next) {
     if (const char* e = CheckSpan(heap, m, cls, tag)) return e;
@@ -99,11 +100,10 @@ const char* CheckThreadHeap() {
       }
       if (o.spare->used != 0) return "spare span is not empty";
     }
-    if (const char* e =
-            CheckList(heap, o.available, cls, SlabList::kAvailable)) {
+    if (const char* e = CheckList(heap, o.available, cls)) {
       return e;
     }
-    if (const char* e = CheckList(heap, o.full, cls, SlabList::kFull)) {
+    if (const char* e = CheckList(heap, o.full, cls)) {
       return e;
     }
   }

@@ -4,7 +4,6 @@
 #include <pthread.h>
 
 #include <cerrno>
-#include <initializer_list>
 
 #include "hakmem/config/config.h"
 #include "hakmem/guard/guarded_pool.h"
@@ -13,6 +12,7 @@
 #include "hakmem/platform/process_secret.h"
 #include "hakmem/platform/spin_lock.h"
 #include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
 
 namespace hakmem::internal {
@@ -20,14 +20,6 @@ namespace hakmem::internal {
 __thread ThreadHeap tls_heap HAKMEM_TLS_MODEL;
 
 namespace {
-
-// Full spans examined per refill before taking a new span. Remote frees
-// land in full spans without telling the owner; visiting a few per refill,
-// in rotation, finds them while keeping every refill O(1). In a steady state
-// this bounds the free space stranded in full spans to about
-// 1/kFullSpansScanned of
-// the class's memory before refills start finding it.
-constexpr int kFullSpansScanned = 8;
 
 // Every this many slow paths (refills and spills), a thread scavenges: it
 // returns the cached blocks of classes that needed no refill since the
@@ -164,18 +156,9 @@ void SetUpThreadHeap(ThreadHeap& heap) {
 }
 
 // --- Span lists (owner only) ---
-// A span's `list` tag names the list it is on, so that a block coming back
-// to it (ReturnToSpan) finds the list to move it off without a search.
-
-void PushAvailable(OwnedSpans& o, SlabMeta* m) {
-  m->list = SlabList::kAvailable;
-  o.available.PushFront(m);
-}
-
-void PushFullTail(OwnedSpans& o, SlabMeta* m) {
-  m->list = SlabList::kFull;
-  o.full.PushBack(m);
-}
+// Each list records itself in the span's `list` tag (span_list.h), so
+// that a block coming back to a span (ReturnToSpan) finds the list to move
+// it off without a search.
 
 void Unlink(OwnedSpans& o, SlabMeta* m) {
   if (m->list == SlabList::kAvailable) {
@@ -183,99 +166,37 @@ void Unlink(OwnedSpans& o, SlabMeta* m) {
   } else if (m->list == SlabList::kFull) {
     o.full.Remove(m);
   }
-  m->list = SlabList::kNone;
-}
-
-const char* TierOf(unsigned cls) {
-  return cls < kNumTinyClasses ? "tiny" : "pool";
 }
 
 // Reports a block whose link or key failed its check on an owner list: a
 // write into it after it was freed, or a free that raced another thread's
 // free of it (BrokenLinkError).
 void ReportCorrupted(const FreeBlock* b, unsigned cls) {
-  ReportMemoryError(BrokenLinkError(b), b, TierOf(cls), static_cast<int>(cls));
-}
-
-// Moves up to `want` blocks of the span's free list into the (empty) cache
-// bin; returns how many. Each link is checked before it is followed unless
-// the whole list is taken (then the pops check them). A corrupted block
-// ends the bin before it, and it and the rest of the list are leaked: they
-// stay counted in `used`, so they are never handed out again.
-uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, CacheBin bin) {
-  if (m->free_count <= want) {
-    uint32_t n = m->free_count;
-    bin.head = m->free_list;
-    m->free_list = nullptr;
-    m->free_count = 0;
-    return n;
-  }
-  FreeBlock* last = nullptr;
-  FreeBlock* b = m->free_list;
-  uint32_t n = 0;
-  while (n < want) {
-    FreeBlock* next;
-    if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
-      ReportCorrupted(b, m->size_class);
-      m->used += m->free_count - n;  // leaked: b and everything after it
-      m->free_count = n;
-      b = nullptr;
-      break;
-    }
-    last = b;
-    b = next;
-    ++n;
-  }
-  if (n != 0) {
-    bin.head = m->free_list;
-    SetOwnerListLink(last, nullptr, FreeKey(last));
-  }
-  m->free_list = b;
-  m->free_count -= n;
-  return n;
+  ReportMemoryError(BrokenLinkError(b), b, ClassTierName(cls),
+                    static_cast<int>(cls));
 }
 
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
 uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
   HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
-  [[maybe_unused]] Counter source = Counter::kRefillFreeList;
-  if (m->free_list == nullptr) {
-    DrainRemoteFrees(m);
-    source = Counter::kRefillRemoteDrain;
+  SpanBatch batch = SpanTakeBatch(m, want, ClassTierName(m->size_class));
+  if (batch.count == 0) return 0;
+  switch (batch.source) {
+    case BatchSource::kFreeList:
+      HAK_COUNT(Counter::kRefillFreeList);
+      break;
+    case BatchSource::kRemoteFrees:
+      HAK_COUNT(Counter::kRefillRemoteDrain);
+      break;
+    default:
+      HAK_COUNT(Counter::kRefillCarve);
+      break;
   }
-  uint32_t n = 0;
-  if (m->free_list != nullptr) {
-    HAK_COUNT(source);
-    n = TakeFromFreeList(m, want, bin);
-  }
-  if (n == 0) {
-    uint32_t carved =
-        static_cast<uint32_t>(m->carved.load(std::memory_order_relaxed));
-    n = m->capacity - carved < want ? m->capacity - carved : want;
-    if (n == 0) return 0;
-    HAK_COUNT(Counter::kRefillCarve);
-    // Link the fresh blocks in address order; each gets its free key, as
-    // every cached block must.
-    char* first =
-        reinterpret_cast<char*>(m->start) + size_t{carved} * m->block_size;
-    FreeBlock* b = reinterpret_cast<FreeBlock*>(first);
-    bin.head = b;
-    for (uint32_t i = 0; i < n; ++i) {
-      FreeBlock* next = i + 1 < n
-                            ? reinterpret_cast<FreeBlock*>(
-                                  reinterpret_cast<char*>(b) + m->block_size)
-                            : nullptr;
-      AsanUnpoison(b, sizeof(FreeBlock));
-      SetOwnerListLink(b, next, FreeKey(b));
-      b = next;
-    }
-    SetCarved(m, carved + n);
-  }
-  m->used += n;
-  bin.set_count(n);
-  HAK_COUNT_N(Counter::kRefillBlocks, n);
-  return n;
+  bin.head = batch.head;
+  bin.set_count(batch.count);
+  HAK_COUNT_N(Counter::kRefillBlocks, batch.count);
+  return batch.count;
 }
 
 // Pops the head of a cache bin on a slow path; nullptr when the bin is
@@ -309,14 +230,14 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
-  for (int i = 0; i < kFullSpansScanned && o.full.head != nullptr; ++i) {
+  for (int i = 0; i < kSpansScannedPerRefill && o.full.head != nullptr; ++i) {
     SlabMeta* m = o.full.head;
     Unlink(o, m);
     if (m->remote_head.load(std::memory_order_relaxed) != nullptr) {
       HAK_COUNT(Counter::kSpanFromFull);
       return m;
     }
-    PushFullTail(o, m);
+    o.full.PushBack(m);
   }
   if (SlabMeta* m = AdoptSpan(cls, heap.token)) {
     HAK_COUNT(Counter::kSpanAdopted);
@@ -344,7 +265,6 @@ SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
     return m;
   }
   Unlink(o, reuse);
-  m->list = SlabList::kAvailable;
   o.available.PushBack(m);
   o.current = reuse;
   return reuse;
@@ -353,7 +273,7 @@ SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
 // Returns block `b` (cached by this thread) to its span.
 void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
   SlabMeta* m = SpanMetaOf(b);
-  PushOnSpanFreeList(m, b, FreeKey(b));
+  SpanPushFree(m, b, FreeKey(b));
   HAK_COUNT(Counter::kFreeSsLocal);
   OwnedSpans& o = heap.spans[m->size_class];
   if (m == o.current) return;
@@ -367,7 +287,7 @@ void ReturnToSpan(ThreadHeap& heap, FreeBlock* b) {
     HAK_COUNT(Counter::kSpanReleased);
   } else if (m->list == SlabList::kFull) {
     Unlink(o, m);
-    PushAvailable(o, m);
+    o.available.PushFront(m);
   }
 }
 
@@ -380,19 +300,20 @@ void DisownSpans(OwnedSpans& o) {
   if (o.current != nullptr) {
     SlabMeta* m = o.current;
     o.current = nullptr;
-    PushAvailable(o, m);
+    o.available.PushFront(m);
   }
-  for (SpanList* list : {&o.available, &o.full}) {
-    while (SlabMeta* m = list->head) {
-      Unlink(o, m);
-      DrainRemoteFrees(m);
+  auto disown = [](auto& list) {
+    while (SlabMeta* m = list.PopFront()) {
+      SpanDrainRemoteFrees(m);
       if (m->used == 0) {
         ReleaseSpan(m);
       } else {
         AbandonSpan(m);
       }
     }
-  }
+  };
+  disown(o.available);
+  disown(o.full);
 }
 
 // Returns every cached block of class `cls` to its span.
@@ -407,23 +328,25 @@ void FlushBin(ThreadHeap& heap, unsigned cls) {
 // span whose owner no longer allocates from its class is drained nowhere
 // else, so without this it could never empty.
 void ReclaimRemoteFrees(OwnedSpans& o, uint32_t limit) {
-  for (SpanList* list : {&o.available, &o.full}) {
-    SlabMeta* m = list->head;
+  auto reclaim = [&o, limit](auto& list) {
+    SlabMeta* m = list.head;
     for (uint32_t seen = 0; m != nullptr && seen < limit; ++seen) {
       SlabMeta* next = m->next;
-      DrainRemoteFrees(m);
+      SpanDrainRemoteFrees(m);
       if (m->used == 0) {
         Unlink(o, m);
         ReleaseSpan(m);
         HAK_COUNT(Counter::kSpanReleased);
       } else if (m->list == SlabList::kFull && m->free_list != nullptr) {
         Unlink(o, m);
-        PushAvailable(o, m);
+        o.available.PushFront(m);
       }
       m = next;
     }
-    if (m != nullptr && m->list != SlabList::kNone) list->RotateTo(m);
-  }
+    if (m != nullptr) list.RotateTo(m);
+  };
+  reclaim(o.available);
+  reclaim(o.full);
 }
 
 void Scavenge(ThreadHeap& heap) {
@@ -475,8 +398,8 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
     // The cache ran out before its count: a corrupted link that named a
     // free block further down the list made the pops skip the blocks in
     // between (leaked). The link itself is gone with the block popped.
-    ReportMemoryError(MemoryError::kCorruptedFreeList, nullptr, TierOf(cls),
-                      static_cast<int>(cls));
+    ReportMemoryError(MemoryError::kCorruptedFreeList, nullptr,
+                      ClassTierName(cls), static_cast<int>(cls));
     CacheBin(heap, cls).set_count(0);
   }
   if (heap.recent_refills[cls] != UINT16_MAX &&
@@ -516,7 +439,7 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
         continue;  // corrupted and dropped: take more
       }
       o.current = nullptr;
-      PushFullTail(o, m);
+      o.full.PushBack(m);
     }
     o.current = NextSpan(heap, cls);
     if (o.current == nullptr) {
@@ -538,7 +461,7 @@ void CollectThreadHeap(bool force) {
       o.spare = nullptr;
     }
     if (force && o.current != nullptr) {
-      PushAvailable(o, o.current);
+      o.available.PushFront(o.current);
       o.current = nullptr;
     }
     ReclaimRemoteFrees(o, UINT32_MAX);
@@ -615,7 +538,8 @@ void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
   // A free slab (nothing carved) has no class; report the pointer alone.
   HAK_COUNT(Counter::kFreeRejected);
   bool carved = span->carved.load(std::memory_order_relaxed) != 0;
-  ReportMemoryError(error, p, carved ? TierOf(span->size_class) : "superslab",
+  ReportMemoryError(error, p,
+                    carved ? ClassTierName(span->size_class) : "superslab",
                     carved ? span->size_class : -1);
 }
 

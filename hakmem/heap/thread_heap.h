@@ -49,8 +49,8 @@ namespace hakmem::internal {
 struct OwnedSpans {
   SlabMeta* current;
   SlabMeta* spare;
-  SpanList available;
-  SpanList full;
+  SpanList<SlabList::kAvailable> available;
+  SpanList<SlabList::kFull> full;
 };
 
 // Plain data in static TLS (initial-exec: one %fs-relative access, no

@@ -92,6 +92,11 @@ constexpr uint32_t ClassBlockSize(unsigned cls) {
   return size_class_internal::kClassTable.info[cls].block_size;
 }
 
+// The tier a slab class belongs to, as memory error reports name it.
+constexpr const char* ClassTierName(unsigned cls) {
+  return cls < kNumTinyClasses ? "tiny" : "pool";
+}
+
 // The class of a tiny request (size <= kTinyMaxSize; 0 maps to class 0).
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned TinyClassOf(size_t size) {
   return size_class_internal::kClassTable.tiny_lut[size];

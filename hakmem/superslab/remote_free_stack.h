@@ -28,7 +28,7 @@ namespace hakmem::internal {
 // reports it as a double free when it reaches it (BrokenLinkError).
 //
 // The owner validates each remote link as it drains the stack (a carved
-// block of the span, DrainRemoteFrees), before it follows it; the key word
+// block of the span, SpanDrainRemoteFrees), before it follows it; the key word
 // cannot seal it, since it is what marks the block as taken by the free
 // that pushes it (RemoteFree), before the link is written.
 inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
@@ -48,13 +48,20 @@ inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
   return m->remote_head.exchange(nullptr, std::memory_order_acquire);
 }
 
-// Moves the span's remote frees onto its free list (owner, or the span
-// allocator for abandoned spans). Links are encoded as in the owner's lists
-// (free_block.h), and each is validated before it is followed (intact key,
-// aligned, a carved block of this span): a block written to after its
-// remote free is reported and, with the rest of that stack, leaked (left
-// counted in `used`) rather than trusted or handed out.
-void DrainRemoteFrees(SlabMeta* m);
+// The link of `b` (on a remote-free stack) into *next; false when the
+// block was written to since it was pushed (its key word is not its free
+// key, or the link decodes misaligned). The span module validates each
+// link so before it follows it (SpanDrainRemoteFrees).
+inline bool DecodeIntactRemoteLink(const FreeBlock* b, FreeBlock** next) {
+  if (!kDetection) {
+    *next = reinterpret_cast<FreeBlock*>(b->link);
+    return true;
+  }
+  uint64_t key = FreeKey(b);
+  uintptr_t n = b->link ^ key;
+  *next = reinterpret_cast<FreeBlock*>(n);
+  return ((b->key ^ key) | (n & 15)) == 0;
+}
 
 // What to report for free block `b`, whose words failed the check of the
 // list it was found on: a double free when they are what only a push onto

@@ -5,13 +5,12 @@
 #include <new>
 
 #include "hakmem/config/config.h"
-#include "hakmem/platform/asan.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/platform/spin_lock.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
-#include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_list.h"
 
 namespace hakmem::internal {
@@ -44,7 +43,7 @@ struct SpanAllocator {
   // Whether decommitted slabs were carved again since the budget was last
   // exceeded.
   bool recarved = false;
-  SpanList abandoned[kNumClasses] = {};
+  SpanList<SlabList::kAbandoned> abandoned[kNumClasses] = {};
   // Set by frees into abandoned spans (RequestAbandonedSweep): the next
   // span acquisition drains them, so memory that threads freed after their
   // owner exited comes back without waiting for a shortage.
@@ -140,10 +139,7 @@ SuperSlab* MapSuperSlab() {
   // Fresh pages are zero: only the header's non-zero fields are written.
   SuperSlab* ss = new (mem) SuperSlab;
   ss->free_slabs = kAllSlabsFree;
-  for (SlabMeta& m : ss->slabs) {
-    m.owner.store(kNoOwner, std::memory_order_relaxed);
-    m.head = &m;
-  }
+  for (SlabMeta& m : ss->slabs) InitFreeSlab(&m);
   ChunkMapSet(ss, true);
   ++g_spans.superslabs_mapped;
   ++g_spans.superslabs_empty;
@@ -208,51 +204,16 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   start = (start + align - 1) & ~(align - 1);
   uintptr_t end = base + (first + n) * kSlabSize;
   SlabMeta* head = &ss->slabs[first];
-  for (unsigned i = 1; i < n; ++i) {
-    // A released span left its tails with nothing carved and no owner.
-    HAK_DCHECK(ss->slabs[first + i].carved.load(std::memory_order_relaxed) ==
-               0);
-    HAK_DCHECK(ss->slabs[first + i].owner.load(std::memory_order_relaxed) ==
-               kNoOwner);
-    ss->slabs[first + i].head = head;
-  }
-  head->span_slabs = static_cast<uint8_t>(n);
-  head->start = start;
-  SetBlockSize(head, info.block_size);
-  head->capacity = static_cast<uint32_t>((end - start) / info.block_size);
-  head->size_class = static_cast<uint8_t>(cls);
-  MirrorSpanShape(head);
-  SetCarved(head, 0);
-  head->head = head;
-  head->list = SlabList::kNone;
-  head->free_list = nullptr;
-  head->free_count = 0;
-  head->used = 0;
-  head->prev = head->next = nullptr;
-  HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
-  // Nothing in the span is handed out yet (see platform/asan.h).
-  AsanPoison(reinterpret_cast<void*>(start), end - start);
-  SetSpanOwner(head, owner, std::memory_order_release);
+  FormSpan(head, n, cls, start, end, owner);
   ++g_spans.spans_live;
   return head;
 }
 
 void ReleaseSpanLocked(SlabMeta* m) {
-  HAK_DCHECK(m->used == 0 && m->list == SlabList::kNone);
-  HAK_DCHECK(m->remote_head.load(std::memory_order_relaxed) == nullptr);
   SuperSlab* ss = SuperSlabOf(m);
   unsigned first = SlabIndexOf(m);
   unsigned n = m->span_slabs;
-  uintptr_t base = reinterpret_cast<uintptr_t>(ss);
-  AsanUnpoison(reinterpret_cast<void*>(m->start),
-               base + (first + n) * kSlabSize - m->start);
-  SetSpanOwner(m, kNoOwner, std::memory_order_relaxed);
-  // With nothing carved, every pointer into the span fails validation.
-  SetCarved(m, 0);
-  m->span_slabs = 0;
-  for (unsigned i = 1; i < n; ++i) {
-    ss->slabs[first + i].head = &ss->slabs[first + i];
-  }
+  DissolveSpan(m);
   if (ss->free_slabs == 0) LinkSuperSlab(ss);
   uint32_t mask = SlabMask(first, n);
   ss->free_slabs |= mask;
@@ -290,25 +251,9 @@ void ReleaseSpanLocked(SlabMeta* m) {
   }
 }
 
-// Claims abandoned span `m` for `token` (kClaimedOwner, or the adopting
-// heap's): its owner-only state is then the claimer's alone. False when
-// another thread holds it (a free working on it, FreeIntoAbandonedSpan).
-bool TryClaim(SlabMeta* m, uint64_t token) {
-  uint64_t expected = kNoOwner;
-  return m->owner.compare_exchange_strong(
-      expected, token, std::memory_order_acquire, std::memory_order_relaxed);
-}
-
-// Gives up the claim on abandoned span `m`: it is nobody's again.
-void Unclaim(SlabMeta* m) {
-  m->owner.store(kNoOwner, std::memory_order_release);
-}
-
 // Takes claimed span `m` off the abandoned list of its class. Lock held.
 void UnlistAbandonedLocked(SlabMeta* m) {
-  HAK_DCHECK(m->list == SlabList::kAbandoned);
   g_spans.abandoned[m->size_class].Remove(m);
-  m->list = SlabList::kNone;
   --g_spans.spans_abandoned;
 }
 
@@ -319,17 +264,17 @@ void UnlistAbandonedLocked(SlabMeta* m) {
 // its remote frees in.)
 void SweepAbandonedLocked() {
   g_spans.sweep_requested.store(false, std::memory_order_relaxed);
-  for (SpanList& list : g_spans.abandoned) {
+  for (SpanList<SlabList::kAbandoned>& list : g_spans.abandoned) {
     SlabMeta* m = list.head;
     while (m != nullptr) {
       SlabMeta* next = m->next;
-      if (TryClaim(m, kClaimedOwner)) {
-        DrainRemoteFrees(m);
+      if (TryClaimSpan(m, kClaimedOwner)) {
+        SpanDrainRemoteFrees(m);
         if (m->used == 0) {
           UnlistAbandonedLocked(m);
           ReleaseSpanLocked(m);
         } else {
-          Unclaim(m);
+          UnclaimSpan(m);
         }
       }
       m = next;
@@ -393,10 +338,9 @@ void ReleaseSpan(SlabMeta* span) {
 void AbandonSpan(SlabMeta* span) {
   HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
   SpinLockHolder hold(g_spans.lock);
-  span->list = SlabList::kAbandoned;
   g_spans.abandoned[span->size_class].PushFront(span);
   ++g_spans.spans_abandoned;
-  // Last, with release: whoever claims the span (TryClaim) sees it listed,
+  // Last, with release: whoever claims the span (TryClaimSpan) sees it listed,
   // and an ownerless span that is carved is always on the abandoned list.
   SetSpanOwner(span, kNoOwner, std::memory_order_release);
 }
@@ -405,7 +349,7 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
   for (SlabMeta* m = g_spans.abandoned[cls].head; m != nullptr; m = m->next) {
-    if (TryClaim(m, owner)) {
+    if (TryClaimSpan(m, owner)) {
       UnlistAbandonedLocked(m);
       SetSpanOwner(m, owner, std::memory_order_relaxed);  // the tails
       return m;
@@ -415,17 +359,17 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
 }
 
 bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block) {
-  if (!TryClaim(span, kClaimedOwner)) return false;
+  if (!TryClaimSpan(span, kClaimedOwner)) return false;
   if (span->list != SlabList::kAbandoned) {
     // Carved and ownerless but not abandoned: a free span being carved or
     // released, which only a double or invalid free can meet.
-    Unclaim(span);
+    UnclaimSpan(span);
     return false;
   }
-  PushOnSpanFreeList(span, block, FreeKey(block));
-  DrainRemoteFrees(span);
+  SpanPushFree(span, block, FreeKey(block));
+  SpanDrainRemoteFrees(span);
   if (span->used != 0) {
-    Unclaim(span);
+    UnclaimSpan(span);
     return true;
   }
   // Its last block is back; nobody else can reach it.

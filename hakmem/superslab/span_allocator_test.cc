@@ -8,6 +8,7 @@
 #include "hakmem/config/config.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
+#include "hakmem/superslab/span.h"
 
 namespace hakmem::internal {
 namespace {

@@ -6,21 +6,30 @@
 // come back to is taken off whichever list it is on in O(1).
 //
 // All zero is the empty list, and there is no constructor: lists sit in
-// static TLS (ThreadHeap) and constant-initialised globals. Which list a
-// span is on (SlabMeta::list) is the caller's to record.
+// static TLS (ThreadHeap) and constant-initialised globals. Each kind of
+// list is its own type, SpanList<tag>, which records itself in a span's
+// SlabMeta::list as it takes the span in and kNone as it lets it go, so
+// that a span coming back to its owner finds the list it is on without a
+// search, and no caller writes the tag.
 #ifndef HAKMEM_SUPERSLAB_SPAN_LIST_H_
 #define HAKMEM_SUPERSLAB_SPAN_LIST_H_
 
 #include "absl/base/attributes.h"
+#include "hakmem/platform/check.h"
 #include "hakmem/superslab/superslab.h"
 
 namespace hakmem::internal {
 
+template <SlabList kTag>
 struct SpanList {
+  static_assert(kTag != SlabList::kNone, "kNone is on no list");
+
   SlabMeta* head;
   SlabMeta* tail;
 
   ABSL_ATTRIBUTE_ALWAYS_INLINE void PushFront(SlabMeta* m) {
+    HAK_DCHECK(m->list == SlabList::kNone);
+    m->list = kTag;
     m->prev = nullptr;
     m->next = head;
     if (head != nullptr) {
@@ -32,6 +41,8 @@ struct SpanList {
   }
 
   ABSL_ATTRIBUTE_ALWAYS_INLINE void PushBack(SlabMeta* m) {
+    HAK_DCHECK(m->list == SlabList::kNone);
+    m->list = kTag;
     m->next = nullptr;
     m->prev = tail;
     if (tail != nullptr) {
@@ -45,6 +56,8 @@ struct SpanList {
   // `m` must be on this list. Its links are cleared, so that a span on no
   // list never points into one.
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Remove(SlabMeta* m) {
+    HAK_DCHECK(m->list == kTag);
+    m->list = SlabList::kNone;
     if (m->prev != nullptr) {
       m->prev->next = m->next;
     } else {

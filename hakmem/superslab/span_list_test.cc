@@ -7,9 +7,11 @@
 namespace hakmem::internal {
 namespace {
 
+using TestList = SpanList<SlabList::kAvailable>;
+
 // The spans of `list` from head to tail, after checking that the back links
 // and the tail agree with the forward links.
-std::vector<SlabMeta*> Walk(const SpanList& list) {
+std::vector<SlabMeta*> Walk(const TestList& list) {
   std::vector<SlabMeta*> spans;
   SlabMeta* prev = nullptr;
   for (SlabMeta* m = list.head; m != nullptr; m = m->next) {
@@ -22,7 +24,7 @@ std::vector<SlabMeta*> Walk(const SpanList& list) {
 }
 
 // All zero is the empty list: ThreadHeap relies on it in static TLS.
-SpanList g_zero_list;
+TestList g_zero_list;
 
 TEST(SpanListTest, ZeroIsEmpty) {
   EXPECT_EQ(g_zero_list.head, nullptr);
@@ -32,7 +34,7 @@ TEST(SpanListTest, ZeroIsEmpty) {
 
 TEST(SpanListTest, PushFrontIsAStackAndPushBackAQueue) {
   SlabMeta m[4] = {};
-  SpanList list = {};
+  TestList list = {};
   list.PushFront(&m[0]);
   list.PushFront(&m[1]);
   list.PushBack(&m[2]);
@@ -48,7 +50,7 @@ TEST(SpanListTest, PushFrontIsAStackAndPushBackAQueue) {
 
 TEST(SpanListTest, RemoveAnywhereClearsTheLinks) {
   SlabMeta m[4] = {};
-  SpanList list = {};
+  TestList list = {};
   for (SlabMeta& s : m) list.PushBack(&s);
   list.Remove(&m[1]);  // middle
   EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[0], &m[2], &m[3]}));
@@ -61,11 +63,35 @@ TEST(SpanListTest, RemoveAnywhereClearsTheLinks) {
   for (SlabMeta& s : m) {
     EXPECT_EQ(s.prev, nullptr);
     EXPECT_EQ(s.next, nullptr);
+    EXPECT_EQ(s.list, SlabList::kNone);
   }
   // Usable again after emptying.
   list.PushBack(&m[1]);
   list.PushBack(&m[0]);
   EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[1], &m[0]}));
+}
+
+// A list records itself in the tag of every span it holds, and kNone in
+// that of a span it lets go, whichever way.
+TEST(SpanListTest, TagsTheSpansItHolds) {
+  SlabMeta m[3] = {};
+  TestList list = {};
+  SpanList<SlabList::kFull> other = {};
+  list.PushFront(&m[0]);
+  list.PushBack(&m[1]);
+  other.PushBack(&m[2]);
+  EXPECT_EQ(m[0].list, SlabList::kAvailable);
+  EXPECT_EQ(m[1].list, SlabList::kAvailable);
+  EXPECT_EQ(m[2].list, SlabList::kFull);
+  EXPECT_EQ(list.PopFront(), &m[0]);
+  EXPECT_EQ(m[0].list, SlabList::kNone);
+  list.Remove(&m[1]);
+  EXPECT_EQ(m[1].list, SlabList::kNone);
+  other.PushFront(&m[1]);
+  other.RotateTo(&m[2]);
+  EXPECT_EQ(Walk(list), std::vector<SlabMeta*>{});
+  EXPECT_EQ(m[1].list, SlabList::kFull);
+  EXPECT_EQ(m[2].list, SlabList::kFull);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ inline constexpr uint64_t kNoOwner = ~uint64_t{0};
 // Owner token (in the head only) of an abandoned span that one thread works
 // on for a moment: whoever moves the head's owner from kNoOwner to another
 // token with a compare-and-swap has the span's owner-only state to itself
-// (see TryClaim and FreeIntoAbandonedSpan in span_allocator.cc).
+// (see TryClaimSpan in span.h and FreeIntoAbandonedSpan in span_allocator.cc).
 inline constexpr uint64_t kClaimedOwner = kNoOwner - 1;
 
 enum class SlabList : uint8_t {
@@ -46,14 +46,15 @@ enum class SlabList : uint8_t {
   kAvailable,  // owned; has blocks on its free list or room to carve
   kFull,       // owned; nothing to hand out unless remote frees arrived
   kAbandoned,  // its owner exited; waits for adoption
+  kArena,      // owned by a hak_heap_* arena, on its queue
 };
 
 // Per-slab metadata. A span's state lives in the metadata of its first slab
 // (the head); each tail slab points to its head and mirrors the head's
 // fields that a free reads (the first group below), so that a free finds
 // them from the block's own slab by arithmetic alone (SlabMetaOf), in
-// whichever slab of the span the block starts. The setters below keep the
-// mirrors (SetSpanOwner, SetCarved, MirrorSpanShape).
+// whichever slab of the span the block starts. Only the span module
+// (span.h) writes these fields, and it keeps the mirrors.
 struct alignas(64) SlabMeta {
   // --- Read by every free. Written when the span is carved, adopted or
   // released, and `carved` on refills: rarely. Mirrored in the tails,
@@ -162,54 +163,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
 // The slabs of the span headed by `head` (itself only, for a free slab).
 inline unsigned SlabsOfSpan(const SlabMeta* head) {
   return head->span_slabs > 1 ? head->span_slabs : 1;
-}
-
-// Sets the count of carved blocks of the span headed by `head`, in the
-// head and its tails.
-inline void SetCarved(SlabMeta* head, uint32_t blocks) {
-  for (unsigned i = 0, n = SlabsOfSpan(head); i < n; ++i) {
-    head[i].carved.store(blocks, std::memory_order_relaxed);
-  }
-}
-
-// Sets the owner of the span headed by `head`: the tails first, then the
-// head with `order` (the head's owner is the one that publishes the span).
-inline void SetSpanOwner(SlabMeta* head, uint64_t owner,
-                         std::memory_order order) {
-  for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
-    head[i].owner.store(owner, std::memory_order_relaxed);
-  }
-  head->owner.store(owner, order);
-}
-
-// Sets block_size and block_multiplier for `block_size`.
-inline void SetBlockSize(SlabMeta* m, uint32_t block_size) {
-  unsigned shift = __builtin_ctz(block_size);
-  HAK_DCHECK(shift <= kBlockStartRotate);
-  m->block_size = block_size;
-  m->block_multiplier = InverseModulo2To64(block_size >> shift)
-                        << (kBlockStartRotate - shift);
-}
-
-// Puts free block `b` of span `m`, whose free key is `key`, at the head of
-// the span's free list (both words written as on every owner list) and counts
-// it back in. Only the span's owner, or whoever claimed the abandoned span,
-// may call it.
-inline void PushOnSpanFreeList(SlabMeta* m, FreeBlock* b, uint64_t key) {
-  SetOwnerListLink(b, m->free_list, key);
-  m->free_list = b;
-  ++m->free_count;
-  --m->used;
-}
-
-// Copies the head's start, block size and class into its tails.
-inline void MirrorSpanShape(SlabMeta* head) {
-  for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
-    head[i].start = head->start;
-    head[i].block_multiplier = head->block_multiplier;
-    head[i].block_size = head->block_size;
-    head[i].size_class = head->size_class;
-  }
 }
 
 }  // namespace hakmem::internal
