@@ -33,7 +33,7 @@
 
 namespace hakmem {
 
-namespace internal {
+namespace api_internal {
 
 // operator new's reaction to a failed allocation: std::bad_alloc, or
 // std::bad_array_new_length for an array size that overflows; aborts if
@@ -47,7 +47,7 @@ namespace internal {
 #endif
 }
 
-}  // namespace internal
+}  // namespace api_internal
 
 // A block of `layout`.
 [[nodiscard]] inline Result<void*> Allocate(Layout layout) noexcept {

@@ -48,9 +48,9 @@ class Allocator {
 
   [[nodiscard]] T* allocate(size_type n) {
     std::optional<Layout> layout = Layout::ArrayOf<T>(n);
-    if (!layout) internal::ThrowBadAlloc(Error::kInvalidLayout);
+    if (!layout) api_internal::ThrowBadAlloc(Error::kInvalidLayout);
     Result<void*> block = Allocate(*layout);
-    if (!block.ok()) internal::ThrowBadAlloc(block.error());
+    if (!block.ok()) api_internal::ThrowBadAlloc(block.error());
     return static_cast<T*>(*block);
   }
 

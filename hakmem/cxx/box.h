@@ -46,7 +46,7 @@
 
 namespace hakmem {
 
-namespace internal {
+namespace api_internal {
 
 // How a Box gives its block back: the process-wide allocator, sized free.
 // A Free policy frees a block (operator()) and is told when a Box starts
@@ -80,14 +80,14 @@ void* VoidPtr(T* p) noexcept {
   return const_cast<void*>(static_cast<const volatile void*>(p));
 }
 
-}  // namespace internal
+}  // namespace api_internal
 
 // The owning pointer to one T. `Free` is how the block is released; it is
-// internal::GlobalFree for every Box the global allocator made (hakmem::Box
+// api_internal::GlobalFree for every Box the global allocator made (hakmem::Box
 // of one template argument) and a heap's for hakmem::HeapBox (heap.h).
-template <typename T, typename Free = internal::GlobalFree>
+template <typename T, typename Free = api_internal::GlobalFree>
 class Box : private Free {
-  static_assert(std::is_object_v<T> && !internal::kIsBoundedArray<T>,
+  static_assert(std::is_object_v<T> && !api_internal::kIsBoundedArray<T>,
                 "Box<T>: T must be an object type (use Box<T[]> for arrays)");
   static_assert(std::is_nothrow_move_constructible_v<Free>);
 
@@ -128,7 +128,7 @@ class Box : private Free {
   void Reset() noexcept {
     if (T* p = std::exchange(ptr_, nullptr)) {
       p->~T();
-      policy()(internal::VoidPtr(p), Layout::Of<T>());
+      policy()(api_internal::VoidPtr(p), Layout::Of<T>());
       policy().Released();
     }
   }
@@ -151,8 +151,8 @@ class Box : private Free {
 
   T* Checked() const noexcept {
     if (ptr_ == nullptr) {
-      internal::Die("hakmem::Box: dereferenced an empty Box",
-                    "it was moved from or released");
+      api_internal::Die("hakmem::Box: dereferenced an empty Box",
+                        "it was moved from or released");
     }
     return ptr_;
   }
@@ -215,7 +215,7 @@ class Box<T[], Free> : private Free {
     if (p == nullptr) return;
     for (size_t i = n; i > 0; --i) p[i - 1].~T();
     // Valid: the same computation succeeded when the array was made.
-    policy()(internal::VoidPtr(p), *Layout::ArrayOf<T>(n));
+    policy()(api_internal::VoidPtr(p), *Layout::ArrayOf<T>(n));
     policy().Released();
   }
 
@@ -228,8 +228,8 @@ class Box<T[], Free> : private Free {
   // Bounds-checked: an index >= size() prints one line and aborts.
   T& operator[](size_t i) const noexcept {
     if (i >= size_) {
-      internal::Die("hakmem::Box<T[]>: index out of range",
-                    ptr_ == nullptr ? "the Box is empty" : "");
+      api_internal::Die("hakmem::Box<T[]>: index out of range",
+                        ptr_ == nullptr ? "the Box is empty" : "");
     }
     return ptr_[i];
   }
@@ -255,7 +255,7 @@ class Box<T[], Free> : private Free {
 
 // ---- Construction ----------------------------------------------------------
 
-namespace internal {
+namespace api_internal {
 
 // The Free policy of the blocks an allocation policy `A` makes.
 template <typename A>
@@ -308,7 +308,8 @@ Result<Box<T[], FreeOf<A>>> MakeArrayIn(const A& alloc, size_t n) {
 #if defined(__cpp_exceptions)
   try {
 #endif
-    for (; i < n; ++i) ::new (internal::VoidPtr(p + i)) std::remove_cv_t<T>();
+    for (; i < n; ++i)
+      ::new (api_internal::VoidPtr(p + i)) std::remove_cv_t<T>();
 #if defined(__cpp_exceptions)
   } catch (...) {
     while (i > 0) p[--i].~T();
@@ -319,24 +320,25 @@ Result<Box<T[], FreeOf<A>>> MakeArrayIn(const A& alloc, size_t n) {
   return B::FromRaw(p, n, std::move(free));
 }
 
-}  // namespace internal
+}  // namespace api_internal
 
 // A Box<T> holding T(args...), or the allocation error. Exceptions from T's
 // constructor propagate (after freeing the block).
 template <typename T, typename... Args>
 [[nodiscard]] std::enable_if_t<!std::is_array_v<T>, Result<Box<T>>> TryMakeBox(
     Args&&... args) {
-  return internal::MakeIn<T>(internal::GlobalAlloc(),
-                             std::forward<Args>(args)...);
+  return api_internal::MakeIn<T>(api_internal::GlobalAlloc(),
+                                 std::forward<Args>(args)...);
 }
 
 // A Box<T[]> of `n` value-initialized elements, or the error:
 // kInvalidLayout if n * sizeof(T) overflows, else kOutOfMemory.
 template <typename T>
-[[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, Result<Box<T>>>
+[[nodiscard]] std::enable_if_t<api_internal::kIsUnboundedArray<T>,
+                               Result<Box<T>>>
 TryMakeBox(size_t n) {
-  return internal::MakeArrayIn<std::remove_extent_t<T>>(internal::GlobalAlloc(),
-                                                        n);
+  return api_internal::MakeArrayIn<std::remove_extent_t<T>>(
+      api_internal::GlobalAlloc(), n);
 }
 
 // Like TryMakeBox, for code that treats running out of memory like
@@ -346,23 +348,24 @@ template <typename T, typename... Args>
 [[nodiscard]] std::enable_if_t<!std::is_array_v<T>, Box<T>> MakeBox(
     Args&&... args) {
   Result<Box<T>> r = TryMakeBox<T>(std::forward<Args>(args)...);
-  if (!r.ok()) internal::ThrowBadAlloc(r.error());
+  if (!r.ok()) api_internal::ThrowBadAlloc(r.error());
   return std::move(r).value();
 }
 
 template <typename T>
-[[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, Box<T>> MakeBox(
-    size_t n) {
+[[nodiscard]] std::enable_if_t<api_internal::kIsUnboundedArray<T>, Box<T>>
+MakeBox(size_t n) {
   Result<Box<T>> r = TryMakeBox<T>(n);
-  if (!r.ok()) internal::ThrowBadAlloc(r.error());
+  if (!r.ok()) api_internal::ThrowBadAlloc(r.error());
   return std::move(r).value();
 }
 
 // Box<T[N]> is not a thing: use Box<T[]> (MakeBox<T[]>(N)).
 template <typename T, typename... Args>
-std::enable_if_t<internal::kIsBoundedArray<T>> MakeBox(Args&&...) = delete;
+std::enable_if_t<api_internal::kIsBoundedArray<T>> MakeBox(Args&&...) = delete;
 template <typename T, typename... Args>
-std::enable_if_t<internal::kIsBoundedArray<T>> TryMakeBox(Args&&...) = delete;
+std::enable_if_t<api_internal::kIsBoundedArray<T>> TryMakeBox(Args&&...) =
+    delete;
 
 }  // namespace hakmem
 

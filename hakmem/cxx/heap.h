@@ -54,7 +54,7 @@ namespace hakmem {
 
 class Heap;
 
-namespace internal {
+namespace api_internal {
 
 // What a Heap and the handles made from it share. Allocated from the
 // global allocator, so that it stays put while the Heap object moves.
@@ -96,7 +96,7 @@ class HeapFree {
   HeapControl* control_;
 };
 
-// Allocates from one heap, for internal::MakeIn.
+// Allocates from one heap, for api_internal::MakeIn.
 struct HeapAlloc {
   HeapControl* control;
   HeapFree free;
@@ -104,25 +104,25 @@ struct HeapAlloc {
   HeapFree Free() const noexcept { return free; }
 };
 
-}  // namespace internal
+}  // namespace api_internal
 
 // A Box whose block lives in a Heap (see the rules above).
 template <typename T>
-using HeapBox = Box<T, internal::HeapFree>;
+using HeapBox = Box<T, api_internal::HeapFree>;
 
 class Heap {
  public:
   // A new, empty heap owned by the calling thread; kOutOfMemory if hakmem
   // cannot create one.
   [[nodiscard]] static Result<Heap> Create() noexcept {
-    void* c = hak_malloc(sizeof(internal::HeapControl));
+    void* c = hak_malloc(sizeof(api_internal::HeapControl));
     if (c == nullptr) return Error::kOutOfMemory;
     hak_heap* raw = hak_heap_create();
     if (raw == nullptr) {
-      hak_free_sized(c, sizeof(internal::HeapControl));
+      hak_free_sized(c, sizeof(api_internal::HeapControl));
       return Error::kOutOfMemory;
     }
-    auto* control = ::new (c) internal::HeapControl;
+    auto* control = ::new (c) api_internal::HeapControl;
     control->heap = raw;
     control->owner = std::this_thread::get_id();
     return Heap(control);
@@ -147,7 +147,7 @@ class Heap {
 
   // A block of `layout` from this heap (owner thread only).
   [[nodiscard]] Result<void*> Allocate(Layout layout) noexcept {
-    internal::CheckOwner(control_, "hakmem::Heap::Allocate");
+    api_internal::CheckOwner(control_, "hakmem::Heap::Allocate");
     return AllocateUnchecked(layout);
   }
 
@@ -155,7 +155,7 @@ class Heap {
   // another heap or of none is reported (HAK_ERROR_WRONG_HEAP) and left
   // alone. nullptr is ignored. Other threads: use hak_free(p).
   void Deallocate(void* p) noexcept {
-    internal::CheckOwner(control_, "hakmem::Heap::Deallocate");
+    api_internal::CheckOwner(control_, "hakmem::Heap::Deallocate");
     hak_heap_free(control_->heap, p);
   }
 
@@ -164,15 +164,15 @@ class Heap {
   template <typename T, typename... Args>
   [[nodiscard]] std::enable_if_t<!std::is_array_v<T>, Result<HeapBox<T>>>
   TryMakeBox(Args&&... args) {
-    return internal::MakeIn<T>(Alloc("hakmem::Heap::TryMakeBox"),
-                               std::forward<Args>(args)...);
+    return api_internal::MakeIn<T>(Alloc("hakmem::Heap::TryMakeBox"),
+                                   std::forward<Args>(args)...);
   }
   // A HeapBox<T[]> of `n` value-initialized elements in this heap.
   template <typename T>
-  [[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>,
+  [[nodiscard]] std::enable_if_t<api_internal::kIsUnboundedArray<T>,
                                  Result<HeapBox<T>>>
   TryMakeBox(size_t n) {
-    return internal::MakeArrayIn<std::remove_extent_t<T>>(
+    return api_internal::MakeArrayIn<std::remove_extent_t<T>>(
         Alloc("hakmem::Heap::TryMakeBox"), n);
   }
 
@@ -181,14 +181,14 @@ class Heap {
   [[nodiscard]] std::enable_if_t<!std::is_array_v<T>, HeapBox<T>> MakeBox(
       Args&&... args) {
     Result<HeapBox<T>> r = TryMakeBox<T>(std::forward<Args>(args)...);
-    if (!r.ok()) internal::ThrowBadAlloc(r.error());
+    if (!r.ok()) api_internal::ThrowBadAlloc(r.error());
     return std::move(r).value();
   }
   template <typename T>
-  [[nodiscard]] std::enable_if_t<internal::kIsUnboundedArray<T>, HeapBox<T>>
+  [[nodiscard]] std::enable_if_t<api_internal::kIsUnboundedArray<T>, HeapBox<T>>
   MakeBox(size_t n) {
     Result<HeapBox<T>> r = TryMakeBox<T>(n);
-    if (!r.ok()) internal::ThrowBadAlloc(r.error());
+    if (!r.ok()) api_internal::ThrowBadAlloc(r.error());
     return std::move(r).value();
   }
 
@@ -203,14 +203,15 @@ class Heap {
 
  private:
   friend class HeapResource;
-  friend struct internal::HeapAlloc;
+  friend struct api_internal::HeapAlloc;
 
-  explicit Heap(internal::HeapControl* control) noexcept : control_(control) {}
+  explicit Heap(api_internal::HeapControl* control) noexcept
+      : control_(control) {}
 
   Result<void*> AllocateUnchecked(Layout layout) noexcept {
     return AllocateIn(control_, layout);
   }
-  static Result<void*> AllocateIn(internal::HeapControl* c,
+  static Result<void*> AllocateIn(api_internal::HeapControl* c,
                                   Layout layout) noexcept {
     void* p =
         layout.over_aligned()
@@ -220,28 +221,28 @@ class Heap {
     return p;
   }
 
-  internal::HeapAlloc Alloc(const char* what) noexcept {
-    internal::CheckOwner(control_, what);
-    return internal::HeapAlloc{control_, internal::HeapFree(control_)};
+  api_internal::HeapAlloc Alloc(const char* what) noexcept {
+    api_internal::CheckOwner(control_, what);
+    return api_internal::HeapAlloc{control_, api_internal::HeapFree(control_)};
   }
 
   void Destroy() noexcept {
-    internal::HeapControl* c = std::exchange(control_, nullptr);
+    api_internal::HeapControl* c = std::exchange(control_, nullptr);
     if (c == nullptr) return;
-    internal::CheckOwner(c, "hakmem::Heap destroyed");
+    api_internal::CheckOwner(c, "hakmem::Heap destroyed");
     if (c->handles.load(std::memory_order_acquire) != 0) {
-      internal::Die("hakmem::Heap destroyed",
-                    "a HeapBox or HeapResource of it is still alive");
+      api_internal::Die("hakmem::Heap destroyed",
+                        "a HeapBox or HeapResource of it is still alive");
     }
     hak_heap_destroy(c->heap);
     c->~HeapControl();
-    hak_free_sized(c, sizeof(internal::HeapControl));
+    hak_free_sized(c, sizeof(api_internal::HeapControl));
   }
 
-  internal::HeapControl* control_;
+  api_internal::HeapControl* control_;
 };
 
-inline Result<void*> internal::HeapAlloc::operator()(
+inline Result<void*> api_internal::HeapAlloc::operator()(
     Layout layout) const noexcept {
   return Heap::AllocateIn(control, layout);
 }

@@ -39,9 +39,9 @@ class GlobalMemoryResource final : public std::pmr::memory_resource {
 
   void* do_allocate(size_t bytes, size_t alignment) override {
     std::optional<Layout> layout = Layout::FromSizeAlign(bytes, alignment);
-    if (!layout) internal::ThrowBadAlloc(Error::kOutOfMemory);
+    if (!layout) api_internal::ThrowBadAlloc(Error::kOutOfMemory);
     Result<void*> block = Allocate(*layout);
-    if (!block.ok()) internal::ThrowBadAlloc(Error::kOutOfMemory);
+    if (!block.ok()) api_internal::ThrowBadAlloc(Error::kOutOfMemory);
     return *block;
   }
   void do_deallocate(void* p, size_t bytes, size_t alignment) override {
@@ -69,7 +69,7 @@ class HeapResource final : public std::pmr::memory_resource {
   // Serves from `heap`, which must outlive this resource (checked when the
   // heap is destroyed). Owner thread only.
   explicit HeapResource(Heap& heap) noexcept : control_(heap.control_) {
-    internal::CheckOwner(control_, "hakmem::HeapResource");
+    api_internal::CheckOwner(control_, "hakmem::HeapResource");
     control_->handles.fetch_add(1, std::memory_order_relaxed);
   }
   HeapResource(const HeapResource&) = delete;
@@ -80,15 +80,15 @@ class HeapResource final : public std::pmr::memory_resource {
 
  private:
   void* do_allocate(size_t bytes, size_t alignment) override {
-    internal::CheckOwner(control_, "hakmem::HeapResource::allocate");
+    api_internal::CheckOwner(control_, "hakmem::HeapResource::allocate");
     std::optional<Layout> layout = Layout::FromSizeAlign(bytes, alignment);
-    if (!layout) internal::ThrowBadAlloc(Error::kOutOfMemory);
+    if (!layout) api_internal::ThrowBadAlloc(Error::kOutOfMemory);
     Result<void*> block = Heap::AllocateIn(control_, *layout);
-    if (!block.ok()) internal::ThrowBadAlloc(Error::kOutOfMemory);
+    if (!block.ok()) api_internal::ThrowBadAlloc(Error::kOutOfMemory);
     return *block;
   }
   void do_deallocate(void* p, size_t, size_t) override {
-    internal::CheckOwner(control_, "hakmem::HeapResource::deallocate");
+    api_internal::CheckOwner(control_, "hakmem::HeapResource::deallocate");
     hak_heap_free(control_->heap, p);
   }
   bool do_is_equal(
@@ -96,7 +96,7 @@ class HeapResource final : public std::pmr::memory_resource {
     return this == &other;
   }
 
-  internal::HeapControl* control_;
+  api_internal::HeapControl* control_;
 };
 
 }  // namespace hakmem

@@ -52,7 +52,7 @@ constexpr int ErrorToErrno(Error error) noexcept {
   return error == Error::kOutOfMemory ? ENOMEM : EINVAL;
 }
 
-namespace internal {
+namespace api_internal {
 
 // Reports a broken precondition of the C++ API on one line and aborts.
 // Out of line of the callers' fast paths; the same in every build.
@@ -62,7 +62,7 @@ namespace internal {
   std::abort();
 }
 
-}  // namespace internal
+}  // namespace api_internal
 
 // Either a value of type T or an Error. T must be a non-reference object
 // type other than Error.
@@ -89,7 +89,7 @@ class [[nodiscard]] Result {
 
   // The error; calling it on a Result that holds a value aborts.
   constexpr Error error() const noexcept {
-    if (ok()) internal::Die("hakmem::Result::error() on a value", "");
+    if (ok()) api_internal::Die("hakmem::Result::error() on a value", "");
     return *std::get_if<1>(&v_);
   }
 
@@ -125,8 +125,8 @@ class [[nodiscard]] Result {
     return std::get_if<0>(&v_);
   }
   [[noreturn]] void Die() const noexcept {
-    internal::Die("hakmem::Result::value() on an error",
-                  ErrorMessage(*std::get_if<1>(&v_)));
+    api_internal::Die("hakmem::Result::value() on an error",
+                      ErrorMessage(*std::get_if<1>(&v_)));
   }
 
   std::variant<T, Error> v_;
