@@ -1,5 +1,7 @@
 // Helpers for the tests of hakmem's C++ API: capturing memory-error reports
-// through hak_set_error_handler, recognising hakmem's blocks, statistics.
+// through hak_set_error_handler, recognising hakmem's blocks; and, from
+// tests/test_util.h, what all of hakmem's tests share (kTsan, Scaled,
+// IsAligned, Stats, patterns).
 #ifndef HAKMEM_CXX_TEST_SUPPORT_H_
 #define HAKMEM_CXX_TEST_SUPPORT_H_
 
@@ -9,25 +11,9 @@
 
 #include "capi/hakmem.h"
 #include "gtest/gtest.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define HAKMEM_CXX_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define HAKMEM_CXX_TEST_TSAN 1
-#endif
-#endif
+#include "tests/test_util.h"
 
 namespace hakmem_test {
-
-#ifdef HAKMEM_CXX_TEST_TSAN
-inline constexpr bool kTsan = true;
-#else
-inline constexpr bool kTsan = false;
-#endif
-
-// Loop counts for load tests: a tenth under TSan (never less than 1).
-constexpr size_t Scaled(size_t n) { return kTsan ? (n + 9) / 10 : n; }
 
 // While alive, memory errors are recorded here instead of aborting the
 // process (the erring operation then does nothing: the block is leaked).
@@ -72,18 +58,6 @@ inline bool IsHakmemBlock(const void* p) {
   ErrorCapture capture;
   const size_t usable = hak_usable_size(p);
   return p != nullptr && capture.count() == 0 && usable > 0;
-}
-
-inline bool IsAligned(const void* p, size_t alignment) {
-  return reinterpret_cast<uintptr_t>(p) % alignment == 0;
-}
-
-inline hak_stats Stats() {
-  hak_stats s{};
-  s.version = HAK_STATS_VERSION;
-  s.size = sizeof s;
-  EXPECT_EQ(hak_stats_get(&s), 0);
-  return s;
 }
 
 // Death tests run in processes that may have threads.
