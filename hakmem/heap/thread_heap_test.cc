@@ -58,6 +58,42 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
   EXPECT_LE(GetSpanAllocatorStats().spans_live, before + 3);
 }
 
+// Spills give blocks back to their spans a run of one slab at a time: long
+// runs when blocks die in allocation order, runs of one when they
+// alternate between spans. Either way every span's free list and counts
+// stay exact, and every block comes out again exactly once.
+TEST(ThreadHeapTest, SpilledRunsKeepEverySpanExact) {
+  constexpr unsigned kClass = 2;  // 48 B blocks: ~1,360 per one-slab span
+  std::thread([] {
+    for (bool alternate : {false, true}) {
+      std::vector<void*> blocks;
+      for (int i = 0; i < 6000; ++i) blocks.push_back(AllocOf(kClass));
+      std::vector<void*> order;
+      if (alternate) {
+        // Interleave the first and second half: consecutive frees hit
+        // different spans.
+        for (size_t i = 0; i < blocks.size() / 2; ++i) {
+          order.push_back(blocks[i]);
+          order.push_back(blocks[blocks.size() / 2 + i]);
+        }
+      } else {
+        order = blocks;
+      }
+      for (void* p : order) FreeBlock(p);
+      ASSERT_EQ(CheckThreadHeap(), nullptr) << "alternate=" << alternate;
+      std::set<void*> again;
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        void* p = AllocOf(kClass);
+        ASSERT_TRUE(again.insert(p).second)
+            << "handed out twice: " << p << " alternate=" << alternate;
+      }
+      ASSERT_EQ(CheckThreadHeap(), nullptr);
+      for (void* p : again) FreeBlock(p);
+      ASSERT_EQ(CheckThreadHeap(), nullptr);
+    }
+  }).join();
+}
+
 // Blocks freed into older spans are handed out again before the current
 // span carves fresh ones: fresh blocks are fresh pages (page faults, RSS)
 // when blocks are large, while the freed ones are already resident.

@@ -41,8 +41,10 @@ void ReportBrokenBlock(const SlabMeta* m, const FreeBlock* b,
 
 // Moves up to `want` blocks of the span's (non-empty) free list into
 // *head; returns how many. Each link is checked before it is followed
-// unless the whole list is taken. A corrupted block ends the batch before
-// it, and it and the rest of the list are leaked (counted in `used`).
+// unless the whole list is taken: its seal proves it is the link the list
+// stored (free_block.h), so it names a block of this span. A corrupted
+// block ends the batch before it, and it and the rest of the list are
+// leaked (counted in `used`).
 uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, FreeBlock** head,
                           const char* tier) {
   if (m->free_count <= want) {
@@ -57,7 +59,7 @@ uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, FreeBlock** head,
   uint32_t n = 0;
   while (n < want) {
     FreeBlock* next;
-    if (!DecodeIntactLink(b, &next) || !IsSpanLink(m, next)) {
+    if (!DecodeIntactLink(b, &next)) {
       ReportBrokenBlock(m, b, tier);
       m->used += m->free_count - n;  // leaked: b and everything after it
       m->free_count = n;

@@ -5,7 +5,8 @@
 //     DissolveSpan: the span allocator calls them, which decides where);
 //   - ownership: setting it, and claiming an abandoned span for a moment
 //     (SetSpanOwner, TryClaimSpan, UnclaimSpan);
-//   - blocks: pushing a freed one (SpanPushFree), taking a batch for a
+//   - blocks: pushing a freed one or a run of them (SpanPushFree,
+//     SpanPushRun), taking a batch for a
 //     cache or an arena (SpanTakeBatch, SpanTakeOne), taking in the remote
 //     frees (SpanDrainRemoteFrees), forgetting them all (SpanDiscardBlocks).
 // Which list a span is on is span_list.h's; its remote-free stack is
@@ -100,6 +101,20 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushFree(SlabMeta* m, FreeBlock* b,
   m->free_list = b;
   ++m->free_count;
   --m->used;
+}
+
+// Puts the run `first`..`last` of `count` blocks of span `m`, linked and
+// sealed as on an owner list, at the head of the span's free list: only
+// `last` is relinked (and sealed again); the others keep their words.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SlabMeta* m,
+                                                     FreeBlock* first,
+                                                     FreeBlock* last,
+                                                     uint32_t count) {
+  HAK_DCHECK(m->used >= count);
+  SetOwnerListLink(last, m->free_list, FreeKey(last));
+  m->free_list = first;
+  m->free_count += count;
+  m->used -= count;
 }
 
 // Where a batch came from (the refill counters tell them apart).
