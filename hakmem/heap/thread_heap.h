@@ -76,7 +76,7 @@ struct ThreadHeap {
   uint64_t free_key_secret;
   uint64_t link_multiplier;
   uint32_t teardowns;  // times torn down by the thread-exit hook
-  // Scavenging (thread_heap.cc): slow paths overall, and refills per class
+  // Scavenging (scavenge.h): slow paths overall, and refills per class
   // since the last scavenge.
   uint32_t slow_paths;
   // Guarded sampling (HAKMEM_GUARD_RATE; 0 = off): blocks that refills may
@@ -113,9 +113,9 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline ThreadHeap& CurrentHeap() {
   return *heap;
 }
 
-// Slow paths (thread_heap.cc). `size` is the request, for a sampled
-// guarded allocation (HeapAlloc).
-// (The size comes first: it arrives in the register it is in already.)
+// Slow paths (refill.cc, spill.cc, remote_free.cc, heap_errors.cc). `size` is
+// the request, for a sampled guarded allocation (HeapAlloc). (The size comes
+// first: it arrives in the register it is in already.)
 ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(size_t size,
                                              unsigned cls) noexcept;
 ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls) noexcept;

@@ -16,7 +16,7 @@ constexpr unsigned kClass = 3;
 class SpanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // What process set-up draws (heap/thread_heap.cc): both odd.
+    // What process set-up draws (heap/process.cc): both odd.
     g_free_key_secret = 0x9e3779b97f4a7c15;
     g_link_multiplier = 0xd1342543de82ef95;
     span_ = AcquireSpan(kClass, kOwner);

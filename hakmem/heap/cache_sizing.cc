@@ -1,0 +1,60 @@
+#include "hakmem/heap/cache_sizing.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hakmem/config/config.h"
+#include "hakmem/size_class/size_class.h"
+
+namespace hakmem::internal {
+namespace {
+
+// Bounds of a thread cache, in blocks, whatever HAKMEM_TCACHE_BYTES says.
+constexpr size_t kMinCacheBlocks = 2;
+constexpr size_t kMaxCacheBlocks = 256;
+
+// A cache starts at HAKMEM_TCACHE_BYTES worth of blocks. A class that
+// refills this many times between two scavenges is busy: its capacity
+// doubles, up to kCacheGrowth times HAKMEM_TCACHE_BYTES. A scavenge that
+// finds a class idle (no refill since the last one) flushes its cache and
+// shrinks it back. What this buys is for large blocks, where the byte
+// budget leaves a cache of two or three: random_mixed over 1-64 KiB made a
+// refill for every third malloc, one block each (RESULTS.md).
+constexpr uint16_t kRefillsToGrow = 16;
+constexpr size_t kCacheGrowth = 4;
+
+// A cache of `bytes` worth of class `cls` blocks, within the bounds.
+uint32_t CacheCapacity(unsigned cls, size_t bytes) {
+  size_t blocks = bytes / ClassBlockSize(cls);
+  return static_cast<uint32_t>(blocks < kMinCacheBlocks   ? kMinCacheBlocks
+                               : blocks > kMaxCacheBlocks ? kMaxCacheBlocks
+                                                          : blocks);
+}
+
+// Doubles the capacity of a busy class's cache, within its growth bound.
+void GrowCache(ThreadHeap& heap, unsigned cls) {
+  CacheBin bin(heap, cls);
+  uint32_t most =
+      CacheCapacity(cls, GetConfig().thread_cache_bytes * kCacheGrowth);
+  if (bin.capacity >= most) return;
+  uint32_t count = bin.count();
+  bin.capacity = bin.capacity * 2 < most ? bin.capacity * 2 : most;
+  bin.set_count(count);
+}
+
+}  // namespace
+
+void ResetEmptyCache(ThreadHeap& heap, unsigned cls) {
+  CacheBin bin(heap, cls);
+  bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
+  bin.set_count(0);
+}
+
+void NoteRefill(ThreadHeap& heap, unsigned cls) {
+  if (heap.recent_refills[cls] != UINT16_MAX &&
+      ++heap.recent_refills[cls] % kRefillsToGrow == 0) {
+    GrowCache(heap, cls);
+  }
+}
+
+}  // namespace hakmem::internal

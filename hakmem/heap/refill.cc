@@ -1,0 +1,131 @@
+// Refills: an empty thread cache takes a batch of blocks from one of its
+// thread's spans (RefillAndAlloc, thread_heap.h).
+#include <cerrno>
+#include <cstdint>
+
+#include "hakmem/error/memory_error.h"
+#include "hakmem/heap/cache_sizing.h"
+#include "hakmem/heap/counters.h"
+#include "hakmem/heap/guard_sampling.h"
+#include "hakmem/heap/heap_errors.h"
+#include "hakmem/heap/owned_spans.h"
+#include "hakmem/heap/process.h"
+#include "hakmem/heap/scavenge.h"
+#include "hakmem/heap/thread_heap.h"
+#include "hakmem/heap/thread_lifecycle.h"
+#include "hakmem/platform/asan.h"
+#include "hakmem/platform/check.h"
+#include "hakmem/size_class/size_class.h"
+#include "hakmem/superslab/span.h"
+
+namespace hakmem::internal {
+namespace {
+
+// Moves up to `want` blocks from span `m` into the (empty) cache bin: from
+// its free list, else from its remote frees, else by carving fresh space.
+uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
+  HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
+  SpanBatch batch = SpanTakeBatch(m, want, ClassTierName(m->size_class));
+  if (batch.count == 0) return 0;
+  switch (batch.source) {
+    case BatchSource::kFreeList:
+      HAK_COUNT(Counter::kRefillFreeList);
+      break;
+    case BatchSource::kRemoteFrees:
+      HAK_COUNT(Counter::kRefillRemoteDrain);
+      break;
+    default:
+      HAK_COUNT(Counter::kRefillCarve);
+      break;
+  }
+  bin.head = batch.head;
+  bin.set_count(batch.count);
+  HAK_COUNT_N(Counter::kRefillBlocks, batch.count);
+  return batch.count;
+}
+
+// Pops the head of a cache bin on a slow path; nullptr when the bin is
+// empty or corrupted (then reported, and the rest of the bin leaked).
+FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
+  FreeBlock* b = bin.head;
+  if (b == nullptr) return nullptr;
+  FreeBlock* next;
+  if (!DecodeIntactLink(b, &next)) {
+    ReportCorruptedBlock(b, cls);
+    bin.head = nullptr;
+    bin.set_count(0);
+    return nullptr;
+  }
+  bin.head = next;
+  ++bin.room;
+  return b;
+}
+
+}  // namespace
+
+void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
+  ThreadHeap& heap = tls_heap;
+  if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
+  HAK_COUNT(Counter::kAllocRefill);
+  CountSlowPath(heap);
+  if (kDetection && ABSL_PREDICT_FALSE(CacheBin(heap, cls).count() != 0)) {
+    // The cache ran out before its count: a corrupted link that named a
+    // free block further down the list made the pops skip the blocks in
+    // between (leaked). The link itself is gone with the block popped.
+    ReportMemoryError(MemoryError::kCorruptedFreeList, nullptr,
+                      ClassTierName(cls), static_cast<int>(cls));
+    CacheBin(heap, cls).set_count(0);
+  }
+  NoteRefill(heap, cls);
+  OwnedSpans& o = heap.spans[cls];
+  CacheBin bin(heap, cls);
+  uint32_t want = bin.capacity / 2;
+  if (ABSL_PREDICT_FALSE(heap.guard_countdown != 0)) {
+    if (void* p = SampleGuarded(heap, cls, size, &want)) {
+      if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
+        TearDownThreadHeap(nullptr);  // as below
+      }
+      return p;
+    }
+  }
+  for (;;) {
+    if (o.current != nullptr) {
+      SlabMeta* m = PreferFreedBlocks(o);
+      if (uint32_t n = TakeBlocks(m, want, bin)) {
+        CountBlocksServed(n);
+        CountTowardsSample(heap, n);
+        if (FreeBlock* block = PopChecked(bin, cls)) {
+          MarkLive(block);
+          AsanUnpoison(block, ClassBlockSize(cls));
+          // Past the last destructor round nothing would give this
+          // thread's spans back: do it now, keeping only the block.
+          if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
+            TearDownThreadHeap(nullptr);
+          }
+          return block;
+        }
+        continue;  // corrupted and dropped: take more
+      }
+      o.current = nullptr;
+      o.full.PushBack(m);
+    }
+    o.current = NextSpan(heap, cls);
+    if (o.current == nullptr) {
+      HAK_COUNT(Counter::kRefillFailed);
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+}
+
+void* AllocAfterCorruptedCache(size_t size, unsigned cls,
+                               FreeBlock* block) noexcept {
+  ReportCorruptedBlock(block, cls);
+  HAK_COUNT(Counter::kCacheDropped);
+  CacheBin bin(tls_heap, cls);
+  bin.head = nullptr;
+  bin.set_count(0);
+  return RefillAndAlloc(size, cls);
+}
+
+}  // namespace hakmem::internal
