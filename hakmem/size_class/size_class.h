@@ -1,4 +1,6 @@
-// Size classes of the slab tiers.
+// The slab classes: the tiny tier's (tiny/tiny_classes.h) and the pool
+// tier's (pool/pool_classes.h) in one numbering, which the thread heaps,
+// spans and SuperSlabs share:
 //
 //   tiny  (class 0..19):  16-byte steps up to 128 B, then 4 classes per
 //                         doubling up to 1 KiB; found through a lookup table.
@@ -16,67 +18,36 @@
 #include <cstdint>
 
 #include "absl/base/attributes.h"
+#include "hakmem/pool/pool_classes.h"
+#include "hakmem/tiny/tiny_classes.h"
 
 namespace hakmem::internal {
 
-inline constexpr size_t kTinyMaxSize = 1024;
-inline constexpr size_t kPoolMaxSize = 256 * 1024;
-inline constexpr unsigned kNumTinyClasses = 20;
-inline constexpr unsigned kNumPoolClasses = 32;
 inline constexpr unsigned kNumClasses = kNumTinyClasses + kNumPoolClasses;
-
-// The slab unit (see superslab/superslab.h), needed here for span sizes.
-inline constexpr size_t kSlabSizeForClasses = 64 * 1024;
+static_assert(kPoolMinSize == kTinyMaxSize, "the tiers must meet");
 
 struct SizeClassInfo {
   uint32_t block_size;
-  // Slabs per span: pool classes take several contiguous slabs so that a
-  // span holds at least 8 blocks (up to 16 slabs).
+  // Slabs per span: 1 for tiny classes, several for pool ones
+  // (SpanSlabsFor).
   uint32_t span_slabs;
 };
 
 namespace size_class_internal {
 
-constexpr uint32_t BlockSize(unsigned cls) {
-  if (cls < 8) return 16 * (cls + 1);
-  if (cls < kNumTinyClasses) {
-    unsigned j = cls - 8;  // 0..11 over 128..1024
-    unsigned k = 7 + j / 4;
-    return (1u << k) + (j % 4 + 1) * (1u << (k - 2));
-  }
-  unsigned j = cls - kNumTinyClasses;  // 0..31 over 1 KiB..256 KiB
-  unsigned k = 10 + j / 4;
-  return (1u << k) + (j % 4 + 1) * (1u << (k - 2));
-}
-
-constexpr uint32_t Clamp(uint64_t v, uint32_t lo, uint32_t hi) {
-  return v < lo ? lo : (v > hi ? hi : static_cast<uint32_t>(v));
-}
-
 constexpr SizeClassInfo MakeInfo(unsigned cls) {
-  uint32_t size = BlockSize(cls);
-  uint32_t span = Clamp(
-      (uint64_t{size} * 8 + kSlabSizeForClasses - 1) / kSlabSizeForClasses, 1,
-      16);
-  return SizeClassInfo{size, span};
+  if (cls < kNumTinyClasses) return SizeClassInfo{TinyBlockSize(cls), 1};
+  uint32_t size = PoolBlockSize(cls - kNumTinyClasses);
+  return SizeClassInfo{size, SpanSlabsFor(size)};
 }
 
 struct ClassTable {
   SizeClassInfo info[kNumClasses];
-  // tiny_lut[size] is the class of `size` <= kTinyMaxSize: indexed by the
-  // size itself, not (size + 15) / 16, which would cost malloc's fast path
-  // two more instructions for a table 1 KiB smaller.
-  uint8_t tiny_lut[kTinyMaxSize + 1];
 };
 
 constexpr ClassTable MakeClassTable() {
   ClassTable t{};
   for (unsigned c = 0; c < kNumClasses; ++c) t.info[c] = MakeInfo(c);
-  unsigned cls = 0;
-  for (unsigned size = 0; size <= kTinyMaxSize; ++size) {
-    while (BlockSize(cls) < size) ++cls;
-    t.tiny_lut[size] = static_cast<uint8_t>(cls);
-  }
   return t;
 }
 
@@ -97,18 +68,9 @@ constexpr const char* ClassTierName(unsigned cls) {
   return cls < kNumTinyClasses ? "tiny" : "pool";
 }
 
-// The class of a tiny request (size <= kTinyMaxSize; 0 maps to class 0).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned TinyClassOf(size_t size) {
-  return size_class_internal::kClassTable.tiny_lut[size];
-}
-
-// The class of a pool request (kTinyMaxSize < size <= kPoolMaxSize): the
-// doubling (2^k, 2^(k+1)] that holds `size`, then its quarter.
+// The slab class of a pool request (kTinyMaxSize < size <= kPoolMaxSize).
 inline unsigned PoolClassOf(size_t size) {
-  size_t s = size - 1;
-  unsigned k = 63 - static_cast<unsigned>(__builtin_clzll(s));
-  unsigned quarter = static_cast<unsigned>(s >> (k - 2)) & 3;
-  return kNumTinyClasses + (k - 10) * 4 + quarter;
+  return kNumTinyClasses + PoolClassIndexOf(size);
 }
 
 // Any request served by the slab tiers (size <= kPoolMaxSize).
