@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 
-bazel build -c opt //bench:hak_pair_loop //bench:malloc_pair_loop \
+bazel build -c opt //bench:hak_pair_loop //bench:hak_sized_pair_loop \
+  //bench:malloc_pair_loop \
   //bench:dlopen_pair_loop //:libhakmem.so //:libhakmem_capi.so
 bin=$(bazel info -c opt bazel-bin 2>/dev/null)
 libs=/usr/lib/x86_64-linux-gnu
@@ -28,4 +29,6 @@ echo "hak_malloc(32)+hak_free of libhakmem_capi.so loaded with dlopen" \
   "(dynamic TLS): $(PAIR_LOOP_LIBRARY=$bin/libhakmem_capi.so \
   bench/instructions_per_pair.sh "$bin/bench/dlopen_pair_loop")"
 bench/fast_path_budget_test.sh "$bin/bench/hak_pair_loop" \
-  bench/instructions_per_pair.sh
+  bench/instructions_per_pair.sh 71
+bench/fast_path_budget_test.sh "$bin/bench/hak_sized_pair_loop" \
+  bench/instructions_per_pair.sh 79 malloc+free_sized

@@ -99,8 +99,6 @@ void FreeOutsideSuperSlabs(void* p) noexcept {
   }
 }
 
-void FreeSized(void* p, size_t size) noexcept { FreeAlignedSized(p, 0, size); }
-
 // The size must be one the block can have been asked for: for a slab
 // block, one of its class (realloc keeps a block only within its class);
 // for a large block, one between the size it was last allocated or

@@ -43,8 +43,21 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) noexcept {
 // Frees `p`, which malloc/calloc/realloc returned for `size` bytes (or
 // AlignedAlloc for `alignment` and `size`). A size the block cannot have
 // been allocated with is reported (and the block left alone).
-void FreeSized(void* p, size_t size) noexcept;
-void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept;
+ABSL_ATTRIBUTE_NOINLINE void FreeAlignedSized(void* p, size_t alignment,
+                                              size_t size) noexcept;
+
+// Inline for a tiny size whose class is the block's: the plain free's path
+// with the class taken from the size and checked against the span's, in
+// place of loading it. Anything else (a mismatch, to be reported or not, a
+// larger size, a pointer outside SuperSlabs) takes FreeAlignedSized.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeSized(void* p,
+                                                   size_t size) noexcept {
+  if (ABSL_PREDICT_TRUE(size <= kTinyMaxSize && InSuperSlab(p)) &&
+      ABSL_PREDICT_TRUE(HeapFreeOfClass(p, TinyClassOf(size)))) {
+    return;
+  }
+  FreeAlignedSized(p, 0, size);
+}
 
 void* Calloc(size_t count, size_t size) noexcept;
 void* Realloc(void* p, size_t size) noexcept;

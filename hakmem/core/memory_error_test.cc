@@ -270,6 +270,29 @@ TEST(MemoryErrorTest, SizedAndAlignedFreesWithTheWrongSize) {
   EXPECT_EQ(log.errors.size(), 3u);
 }
 
+// The sized free's inline path (a tiny size of the block's class) checks
+// what the plain free checks; a tiny size of another class goes to the
+// slow path and is reported there.
+TEST(MemoryErrorTest, SizedFreesCatchWhatPlainFreesCatch) {
+  ErrorLog log;
+  void* p = Malloc(48);
+  FreeSized(p, 48);
+  FreeSized(p, 48);
+  void* q = Malloc(48);
+  FreeSized(static_cast<char*>(q) + 16, 48);
+  void* r = Malloc(5000);
+  FreeSized(r, 64);
+  EXPECT_EQ(log.errors, (std::vector<MemoryError>{MemoryError::kDoubleFree,
+                                                  MemoryError::kInteriorFree,
+                                                  MemoryError::kSizeMismatch}));
+  // From another thread: a remote free, not an error.
+  void* s = Malloc(64);
+  std::thread([s] { FreeSized(s, 64); }).join();
+  FreeSized(q, 48);
+  FreeSized(r, 5000);
+  EXPECT_EQ(log.errors.size(), 3u);
+}
+
 // A handler gets the stack of the offending call: hakmem's reporting frames
 // left out, the frame of the function that freed twice a few frames down.
 class StackLog {

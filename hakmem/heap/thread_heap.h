@@ -156,23 +156,30 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls,
   return block;
 }
 
-// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
-// reported and, if the program goes on, the block is left alone.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
+// The body of HeapFree and HeapFreeOfClass. With kClassGiven, `given_cls`
+// is the class the caller's size says, checked first: when the block's span
+// is of another class, nothing is done and false is returned (the caller's
+// slow path sorts out what that means). Otherwise returns true.
+template <bool kClassGiven>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeImpl(
+    void* p, [[maybe_unused]] unsigned given_cls) noexcept {
   ThreadHeap& heap = CurrentHeap();
   // The metadata of p's own slab, found by arithmetic alone: the span
   // head's would cost a dependent load (SlabMeta::head) on the free path's
   // critical chain, and every slab of a span mirrors what a free reads.
   SlabMeta* slab = SlabMetaOf(p);
+  if (kClassGiven && ABSL_PREDICT_FALSE(slab->size_class != given_cls)) {
+    return false;
+  }
   if (kDetection && ABSL_PREDICT_FALSE(!IsCarvedBlockStart(slab, p))) {
     // An interior pointer, a block never handed out, or a free slab.
     ReportSlabFreeError(MemoryError::kInteriorFree, slab->head, p);
-    return;
+    return true;
   }
   if (ABSL_PREDICT_FALSE(slab->owner.load(std::memory_order_relaxed) !=
                          heap.token)) {
     RemoteFree(slab, p);
-    return;
+    return true;
   }
   // The owner check passed, so the heap is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
@@ -180,14 +187,28 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
   if (kDetection &&
       ABSL_PREDICT_FALSE(HoldsFreeKeyWord(block, key, heap.link_multiplier))) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
-    return;
+    return true;
   }
-  unsigned cls = slab->size_class;
+  unsigned cls = kClassGiven ? given_cls : slab->size_class;
   SetOwnerListLink(block, heap.cache_head[cls], key, heap.link_multiplier);
   AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
   heap.cache_head[cls] = block;
   HAK_COUNT(Counter::kFreeTlsSll);
   if (ABSL_PREDICT_FALSE(--heap.cache_room[cls] == 0)) SpillCache(cls);
+  return true;
+}
+
+// Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
+// reported and, if the program goes on, the block is left alone.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
+  HeapFreeImpl</*kClassGiven=*/false>(p, 0);
+}
+
+// HeapFree of `p` (InSuperSlab(p)) for a sized free whose size is of class
+// `cls`; false, with nothing done, when p's span is of another class.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeOfClass(
+    void* p, unsigned cls) noexcept {
+  return HeapFreeImpl</*kClassGiven=*/true>(p, cls);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
