@@ -30,10 +30,11 @@ enum class Counter : uint8_t {
   kSpanAdopted,        // next span: abandoned by an exited thread
   kSpanNew,            // next span: fresh from the span allocator
   kSpanNewSuperSlab,   // of those, carved from a SuperSlab mapped for it
-  // Free pipeline.
-  kFreeTlsSll,         // tls_sll: pushed onto the thread cache
-  kFreeSsLocal,        // ss_local: returned to an owned span (spills, exit)
-  kFreeSsRemote,       // ss_remote: pushed to another thread's span
+  // Free pipeline. Printed (and in docs/OBSERVABILITY.md) with the design
+  // card's names: free_tls_sll, free_ss_local, free_ss_remote.
+  kFreeToCache,        // tls_sll: pushed onto the thread cache
+  kFreeToSpan,         // ss_local: returned to an owned span (spills, exit)
+  kFreeRemote,         // ss_remote: pushed to another thread's span
   kFreeIntoAbandoned,  // put back into a span whose thread exited
   kSpill,              // cache over capacity: half returned to spans
   kSpanReleased,       // an owned span emptied and was given back

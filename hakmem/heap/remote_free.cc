@@ -43,7 +43,7 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
     HAK_COUNT(Counter::kFreeIntoAbandoned);
   } else {
     RemoteFreePush(span, block);
-    HAK_COUNT(Counter::kFreeSsRemote);
+    HAK_COUNT(Counter::kFreeRemote);
     // An abandoned span that another thread works on this moment: the
     // block waits for the next free into it, an adopter, or the sweep.
     if (owner == kNoOwner || owner == kClaimedOwner) RequestAbandonedSweep();

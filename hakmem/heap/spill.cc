@@ -48,7 +48,7 @@ uint32_t ReturnRunToSpan(ThreadHeap& heap, CacheBin bin, unsigned cls,
   }
   if (n != 0) {
     SpanPushRun(m, first, last, n);
-    HAK_COUNT_N(Counter::kFreeSsLocal, n);
+    HAK_COUNT_N(Counter::kFreeToSpan, n);
   }
   if (broken) {
     bin.head = nullptr;

@@ -193,7 +193,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeImpl(
   SetOwnerListLink(block, heap.cache_head[cls], key, heap.link_multiplier);
   AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
   heap.cache_head[cls] = block;
-  HAK_COUNT(Counter::kFreeTlsSll);
+  HAK_COUNT(Counter::kFreeToCache);
   if (ABSL_PREDICT_FALSE(--heap.cache_room[cls] == 0)) SpillCache(cls);
   return true;
 }
