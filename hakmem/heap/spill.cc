@@ -47,7 +47,7 @@ uint32_t ReturnRunToSpan(ThreadHeap& heap, CacheBin bin, unsigned cls,
     ++n;
   }
   if (n != 0) {
-    SpanPushRun(m, first, last, n);
+    SpanPushRun(m, first, last, n, FreeKey(secret, last));
     HAK_COUNT_N(Counter::kFreeToSpan, n);
   }
   if (broken) {

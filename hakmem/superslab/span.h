@@ -91,30 +91,28 @@ inline void SetCarved(SlabMeta* head, uint64_t blocks) {
 
 // --- Blocks ---
 
+// Puts the run `first`..`last` of `count` blocks of span `m`, linked and
+// sealed as on an owner list, at the head of the span's free list, and
+// counts them back in: only `last`, whose free key is `last_key`, is
+// relinked (and sealed again); the others keep their words.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SlabMeta* m,
+                                                     FreeBlock* first,
+                                                     FreeBlock* last,
+                                                     uint32_t count,
+                                                     uint64_t last_key) {
+  HAK_DCHECK(m->used >= count);
+  SetOwnerListLink(last, m->free_list, last_key);
+  m->free_list = first;
+  m->free_count += count;
+  m->used -= count;
+}
+
 // Puts free block `b` of span `m`, whose free key is `key`, at the head of
 // the span's free list (both words written as on every owner list) and
 // counts it back in.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushFree(SlabMeta* m, FreeBlock* b,
                                                       uint64_t key) {
-  HAK_DCHECK(m->used > 0);
-  SetOwnerListLink(b, m->free_list, key);
-  m->free_list = b;
-  ++m->free_count;
-  --m->used;
-}
-
-// Puts the run `first`..`last` of `count` blocks of span `m`, linked and
-// sealed as on an owner list, at the head of the span's free list: only
-// `last` is relinked (and sealed again); the others keep their words.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SlabMeta* m,
-                                                     FreeBlock* first,
-                                                     FreeBlock* last,
-                                                     uint32_t count) {
-  HAK_DCHECK(m->used >= count);
-  SetOwnerListLink(last, m->free_list, FreeKey(last));
-  m->free_list = first;
-  m->free_count += count;
-  m->used -= count;
+  SpanPushRun(m, b, b, 1, key);
 }
 
 // Where a batch came from (the refill counters tell them apart).
