@@ -1,6 +1,6 @@
 """dynamic_tls_library: a shared library built with HAKMEM_DYNAMIC_TLS=1.
 
-The thread heap's TLS model is fixed when each translation unit of the
+The thread cache's TLS model is fixed when each translation unit of the
 runtime is compiled (hakmem/platform/tls.h), so a library that can be
 loaded with dlopen needs the whole runtime compiled again with the macro.
 This rule builds `library` (a cc_binary with linkshared) in a configuration

@@ -2,7 +2,7 @@
 // (step_scheduler.h) share blocks: the input says which thread allocates,
 // which hands a block to which (the receiver checks its contents and
 // writes new ones), who frees it (often not the thread that allocated it:
-// remote frees), when a thread exits (its heap is torn down, its spans
+// remote frees), when a thread exits (its cache is torn down, its spans
 // abandoned and adopted) and a new one takes its slot, and injects errors
 // from any thread, cross-thread double frees above all. Valid operations
 // include arena ones (arena_ops.h): each thread uses the arenas it created;
@@ -10,7 +10,7 @@
 // its arenas before it exits. Every block's
 // contents are checked, every injected error must be reported exactly once
 // naming the erring thread, no valid operation may be reported, and each
-// thread's heap passes CheckThreadHeap() after each of its steps.
+// thread's cache passes CheckThreadCache() after each of its steps.
 //
 // Encoding: a thread-count byte (2 + b % 3), then steps: an opcode byte
 // (% 8) and a slot byte (% threads), then the step's arguments:

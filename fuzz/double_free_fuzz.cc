@@ -9,7 +9,7 @@
 // blocks followed by hak_heap_malloc until the arena pops them. Every
 // injected error must be reported exactly once with the
 // expected kind; no valid operation may be reported; the model's blocks
-// stay intact and the heap passes CheckThreadHeap() after every step.
+// stay intact and the heap passes CheckThreadCache() after every step.
 //
 // FUZZ_NO_CORRUPTION=1 turns the writes into freed blocks off (e.g. for a
 // campaign while a known bug on that path is being fixed).

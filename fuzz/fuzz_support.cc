@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "hakmem/heap/heap_check.h"
+#include "hakmem/thread_cache/cache_check.h"
 
 namespace fuzz {
 
@@ -19,8 +19,8 @@ void Fail(const char* format, ...) {
 }
 
 void CheckHeap(const char* where) {
-  if (const char* broken = hakmem::internal::CheckThreadHeap()) {
-    Fail("CheckThreadHeap after %s: %s", where, broken);
+  if (const char* broken = hakmem::internal::CheckThreadCache()) {
+    Fail("CheckThreadCache after %s: %s", where, broken);
   }
 }
 

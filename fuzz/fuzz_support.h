@@ -1,5 +1,5 @@
 // Basics shared by the hakmem fuzzers: failing an oracle, and checking the
-// calling thread's heap.
+// calling thread's cache.
 //
 // A failed oracle prints one line naming what failed and aborts, which
 // libFuzzer turns into a crash report (with a stack) and a saved input.
@@ -13,7 +13,7 @@ namespace fuzz {
     __attribute__((format(printf, 1, 2)));
 
 // Fails unless every invariant of the calling thread's hakmem heap holds
-// (hakmem::internal::CheckThreadHeap). `where` names the step just done.
+// (hakmem::internal::CheckThreadCache). `where` names the step just done.
 void CheckHeap(const char* where);
 
 }  // namespace fuzz

@@ -4,7 +4,7 @@
 //
 // Whether a block is guarded cannot be told through the C ABI, so this asks
 // hakmem::internal::InGuardedPool (two loads of the pool's published
-// range, no lock), as fuzz_support.h asks CheckThreadHeap.
+// range, no lock), as fuzz_support.h asks CheckThreadCache.
 #ifndef HAKMEM_FUZZ_GUARDED_BLOCKS_H_
 #define HAKMEM_FUZZ_GUARDED_BLOCKS_H_
 

@@ -8,8 +8,8 @@
 // with live blocks inside, re-create. Every block holds a pattern of its own
 // that is checked before it is freed or reallocated; every result is
 // checked against the model (heap_model.h); after each operation the
-// thread's heap must pass hakmem::internal::CheckThreadHeap(); and hakmem must
-// report no error at all (error_log.h aborts on any report). Everything is
+// thread's cache must pass hakmem::internal::CheckThreadCache(); and hakmem
+// must report no error at all (error_log.h aborts on any report). Everything is
 // freed, and every arena destroyed, at the end of each input.
 //
 // Built a second time as ops_guarded_fuzz, with FUZZ_GUARD_RATE defined:

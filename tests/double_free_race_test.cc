@@ -136,19 +136,19 @@ void ExpectAllReported(const Outcome& out, const char* what) {
 }
 
 // The owner's caches and free lists, and its spans' remote-free stacks.
-void CollectOwnHeap() { hak_collect(1); }
+void CollectOwnCache() { hak_collect(1); }
 
 TEST(DoubleFreeRaceTest, OwnerAndAnotherThreadFreeATinyBlock) {
   ExpectAllReported(Race(
                         20000, [] { return hak_malloc(64); },
-                        [](void* p) { hak_free(p); }, CollectOwnHeap),
+                        [](void* p) { hak_free(p); }, CollectOwnCache),
                     "64 B");
 }
 
 TEST(DoubleFreeRaceTest, OwnerAndAnotherThreadFreeAPoolBlock) {
   ExpectAllReported(Race(
                         5000, [] { return hak_malloc(5000); },
-                        [](void* p) { hak_free(p); }, CollectOwnHeap),
+                        [](void* p) { hak_free(p); }, CollectOwnCache),
                     "5000 B");
 }
 

@@ -4,13 +4,13 @@
 #include <new>
 
 #include "hakmem/error/memory_error.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
@@ -30,7 +30,7 @@ Arena* Arena::Create() {
 void Arena::Destroy() {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     if (current_[cls] != nullptr) others_[cls].PushBack(current_[cls]);
-    while (SlabMeta* m = others_[cls].PopFront()) {
+    while (SpanMeta* m = others_[cls].PopFront()) {
       SpanDiscardBlocks(m);  // every block goes, with the arena
       ReleaseSpan(m);
     }
@@ -39,9 +39,9 @@ void Arena::Destroy() {
   OsUnmap(this, kPageSize);
 }
 
-SlabMeta* Arena::NextSpan(unsigned cls) {
+SpanMeta* Arena::NextSpan(unsigned cls) {
   for (int i = 0; i < kSpansScannedPerRefill; ++i) {
-    SlabMeta* m = others_[cls].PopFront();
+    SpanMeta* m = others_[cls].PopFront();
     if (m == nullptr) break;
     if (m->free_list != nullptr ||
         m->remote_head.load(std::memory_order_relaxed) != nullptr) {
@@ -54,7 +54,7 @@ SlabMeta* Arena::NextSpan(unsigned cls) {
 
 void* Arena::AllocFromSpans(unsigned cls) {
   for (;;) {
-    if (SlabMeta* m = current_[cls]) {
+    if (SpanMeta* m = current_[cls]) {
       if (FreeBlock* b = SpanTakeOne(m, "arena")) {
         AsanUnpoison(b, m->block_size);
         MarkLive(b);
@@ -88,7 +88,7 @@ void* Arena::Alloc(size_t size, size_t alignment) {
 void Arena::Free(void* p) {
   if (p == nullptr) return;
   if (InSuperSlab(p)) {
-    SlabMeta* m = SpanMetaOf(p);
+    SpanMeta* m = SpanMetaOf(p);
     if (m->owner.load(std::memory_order_relaxed) != token_) {
       ReportMemoryError(MemoryError::kWrongHeap, p, "arena", -1);
       return;

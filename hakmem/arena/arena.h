@@ -14,7 +14,7 @@
 //     again, or free).
 // Arena::Free checks that the block belongs to this arena and reports
 // MemoryError::kWrongHeap otherwise; the same block-state protocol as the
-// thread heaps (free key, double-free detection) applies.
+// thread caches (free key, double-free detection) applies.
 #ifndef HAKMEM_ARENA_ARENA_H_
 #define HAKMEM_ARENA_ARENA_H_
 
@@ -44,11 +44,11 @@ class Arena {
 
  private:
   Arena() = default;
-  SlabMeta* NextSpan(unsigned cls);
+  SpanMeta* NextSpan(unsigned cls);
   void* AllocFromSpans(unsigned cls);
 
   uint64_t token_ = 0;
-  SlabMeta* current_[kNumClasses] = {};
+  SpanMeta* current_[kNumClasses] = {};
   // The other spans of each class, in a queue that refills visit in
   // rotation: taken at the head, put back at the tail.
   SpanList<SlabList::kArena> others_[kNumClasses] = {};

@@ -92,7 +92,7 @@ TEST(ArenaTest, MisuseIsReported) {
   void* ours = Malloc(32);
   b->Free(pa);    // another arena's block
   b->Free(big);   // another arena's large block
-  b->Free(ours);  // a thread-heap block
+  b->Free(ours);  // a thread-cache block
   a->Free(pa);
   a->Free(pa);  // double free inside the arena
   ASSERT_EQ(log.errors().size(), 4u);

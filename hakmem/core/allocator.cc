@@ -29,7 +29,7 @@ void* NoMemory() {
 // a live block.
 size_t LiveBlockSize(const void* p) {
   if (InSuperSlab(p)) {
-    const SlabMeta* span = SpanMetaOf(p);
+    const SpanMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(!IsLiveSlabBlock(span, p))) {
       ReportSlabFreeError(MemoryError::kInvalidPointer, span, p);
       return 0;
@@ -51,11 +51,11 @@ size_t LiveBlockSize(const void* p) {
   return size;
 }
 
-// Locks are taken in one order (heap, spans, large) before fork and
+// Locks are taken in one order (thread caches, spans, large) before fork and
 // released in both processes after it, so a fork while another thread holds
 // one cannot leave the child deadlocked.
 void ForkPrepare() {
-  HeapForkPrepare();
+  ThreadCacheForkPrepare();
   SpanAllocatorForkPrepare();
   LargeForkPrepare();
   GuardForkPrepare();
@@ -64,13 +64,13 @@ void ForkParent() {
   GuardForkParent();
   LargeForkParent();
   SpanAllocatorForkParent();
-  HeapForkParent();
+  ThreadCacheForkParent();
 }
 void ForkChild() {
   GuardForkChild();
   LargeForkChild();
   SpanAllocatorForkChild();
-  HeapForkChild();
+  ThreadCacheForkChild();
 }
 
 // Runs when the library is loaded. Registration may allocate (glibc keeps
@@ -105,7 +105,7 @@ void FreeOutsideSuperSlabs(void* p) noexcept {
 // reallocated with and its usable size (in pages).
 void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
-    SlabMeta* span = SpanMetaOf(p);
+    SpanMeta* span = SpanMetaOf(p);
     if (ABSL_PREDICT_FALSE(span->size_class !=
                            AlignedClassOf(alignment, size)) &&
         IsLiveSlabBlock(span, p)) {
@@ -113,7 +113,7 @@ void FreeAlignedSized(void* p, size_t alignment, size_t size) noexcept {
                         ClassTierName(span->size_class), span->size_class);
       return;
     }
-    HeapFree(p);  // reports a block that is not live
+    CacheFree(p);  // reports a block that is not live
     return;
   }
   if (p == nullptr) return;
@@ -202,14 +202,14 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
     // A guarded sample ends at its page's end: the rounded size keeps its
     // start aligned (and is above a page, so never sampled, for alignments
     // above one).
-    return HeapAlloc(
+    return CacheAlloc(
         cls, size == 0 ? alignment : (size + alignment - 1) & ~(alignment - 1));
   }
   return LargeAlloc(size, alignment, /*zeroed=*/false);
 }
 
 void Collect(bool force) noexcept {
-  if (force) CollectThreadHeap(true);
+  if (force) CollectThreadCache(true);
   CollectSpans(force);
   LargeFlushCache();
 }

@@ -16,9 +16,9 @@
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
+#include "hakmem/thread_cache/thread_cache.h"
 #include "hakmem/tiny/tiny_alloc.h"
 
 namespace hakmem::internal {
@@ -34,7 +34,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* Malloc(size_t size) noexcept {
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Free(void* p) noexcept {
   if (ABSL_PREDICT_TRUE(InSuperSlab(p))) {
-    HeapFree(p);
+    CacheFree(p);
     return;
   }
   FreeOutsideSuperSlabs(p);  // large, nullptr, or not hakmem's
@@ -53,7 +53,7 @@ ABSL_ATTRIBUTE_NOINLINE void FreeAlignedSized(void* p, size_t alignment,
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void FreeSized(void* p,
                                                    size_t size) noexcept {
   if (ABSL_PREDICT_TRUE(size <= kTinyMaxSize && InSuperSlab(p)) &&
-      ABSL_PREDICT_TRUE(HeapFreeOfClass(p, TinyClassOf(size)))) {
+      ABSL_PREDICT_TRUE(CacheFreeOfClass(p, TinyClassOf(size)))) {
     return;
   }
   FreeAlignedSized(p, 0, size);

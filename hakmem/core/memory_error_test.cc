@@ -11,8 +11,8 @@
 #include "gtest/gtest.h"
 #include "hakmem/core/allocator.h"
 #include "hakmem/error/error_log_for_tests.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 namespace {
@@ -186,7 +186,7 @@ TEST(MemoryErrorTest, FreeAgainAfterTheSlabWasReusedByAnotherClass) {
   for (int i = 0; i < 20000; ++i) small.push_back(Malloc(16));
   for (void* p : small) Free(p);
   // Give the emptied spans back to their SuperSlabs, which stay mapped.
-  CollectThreadHeap(/*force=*/true);
+  CollectThreadCache(/*force=*/true);
   // Allocate until the new class has taken over the old memory (other free
   // slabs may be carved first).
   auto [lo, hi] = std::minmax_element(small.begin(), small.end());

@@ -1,19 +1,19 @@
 #include "hakmem/core/stats.h"
 
 #include "hakmem/guard/guarded_pool.h"
-#include "hakmem/heap/counters.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/large/large_alloc.h"
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/counters.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
 AllocatorStats GetAllocatorStats() {
   OsMemoryStats os = GetOsMemoryStats();
   SpanAllocatorStats spans = GetSpanAllocatorStats();
-  HeapStats heap = GetHeapStats();
+  ThreadCacheStats caches = GetThreadCacheStats();
   LargeStats large = GetLargeStats();
   AllocatorStats s;
   s.os_mapped_bytes = os.mapped_bytes;
@@ -23,11 +23,11 @@ AllocatorStats GetAllocatorStats() {
   s.superslabs_live = spans.superslabs_live;
   s.superslabs_cached = spans.superslabs_cached;
   s.slabs_live = spans.spans_live;
-  s.slab_blocks_served = heap.blocks_served;
+  s.slab_blocks_served = caches.blocks_served;
   s.large_live = large.live;
   s.large_live_bytes = large.live_bytes;
   s.large_cached = large.cached;
-  s.threads_live = heap.threads_live;
+  s.threads_live = caches.threads_live;
   s.os_decommit_calls = os.decommit_calls;
   s.os_decommitted_bytes = os.decommitted_bytes;
   s.free_slab_dirty_bytes = spans.dirty_bytes;

@@ -49,8 +49,8 @@ AllocatorStats GetAllocatorStats();
 size_t CopySlabsPerClass(uint64_t* out, size_t n);
 size_t SizeClassBlockSize(size_t cls);
 
-// The debug counters (heap/counters.h) summed over all threads, when the
-// build has them (--config=counters).
+// The debug counters (thread_cache/counters.h) summed over all threads, when
+// the build has them (--config=counters).
 struct CounterValue {
   const char* name;
   uint64_t value;

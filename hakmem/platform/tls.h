@@ -1,11 +1,11 @@
-// The TLS model of hakmem's thread-local state (the thread heap).
+// The TLS model of hakmem's thread-local state (the thread cache).
 //
 // Initial-exec by default: every access is one %fs-relative load, with no
 // call, in the executable, in the static override and in libhakmem.so
 // (which is loaded at startup, LD_PRELOAD or DT_NEEDED, so its TLS is part
 // of the static block). A library loaded later with dlopen gets
 // initial-exec TLS only from glibc's small static surplus, which the
-// thread heap (kilobytes) does not fit: "cannot allocate memory in static
+// thread cache (kilobytes) does not fit: "cannot allocate memory in static
 // TLS block". The build of the C ABI for dlopen (//:libhakmem_capi.so)
 // therefore compiles everything with HAKMEM_DYNAMIC_TLS=1 (see
 // capi/dynamic_tls.bzl): global-dynamic TLS, which glibc allocates when a

@@ -1,16 +1,17 @@
 // The pool (L2) tier: requests above 1 KiB up to 256 KiB, in 32 classes (4
 // per doubling, pool_classes.h), served from thread caches over multi-slab
 // spans. Same thread-cache, cross-thread and thread-exit rules as the tiny
-// tier: the heap (heap/thread_heap.h) is the mechanism both share.
+// tier: the thread cache (thread_cache/thread_cache.h) is the mechanism both
+// share.
 #ifndef HAKMEM_POOL_POOL_ALLOC_H_
 #define HAKMEM_POOL_POOL_ALLOC_H_
 
 #include <cstddef>
 
 #include "absl/base/attributes.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
@@ -19,7 +20,7 @@ namespace hakmem::internal {
 // tiny check), not two.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* PoolAlloc(size_t size) noexcept {
   HAK_DCHECK(size > kTinyMaxSize && size <= kPoolMaxSize);
-  return HeapAlloc(PoolClassOf(size), size);
+  return CacheAlloc(PoolClassOf(size), size);
 }
 
 }  // namespace hakmem::internal

@@ -2,7 +2,7 @@
 // doubling, 32 in all, found with a count-leading-zeros; and their spans,
 // of several contiguous slabs, so that every span holds at least 8 blocks
 // (size_class.h joins them with the tiny tier's into the slab classes that
-// the thread heaps and SuperSlabs share).
+// the thread caches and SuperSlabs share).
 #ifndef HAKMEM_POOL_POOL_CLASSES_H_
 #define HAKMEM_POOL_POOL_CLASSES_H_
 

@@ -1,5 +1,5 @@
 // The slab classes: the tiny tier's (tiny/tiny_classes.h) and the pool
-// tier's (pool/pool_classes.h) in one numbering, which the thread heaps,
+// tier's (pool/pool_classes.h) in one numbering, which the thread caches,
 // spans and SuperSlabs share:
 //
 //   tiny  (class 0..19):  16-byte steps up to 128 B, then 4 classes per

@@ -46,7 +46,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool InSuperSlab(const void* p) {
 // Whether `next` may follow a block of span `m` on its free list or
 // remote-free stack: nullptr, or a carved block start of that span. The
 // slow paths that walk one span's list check this stronger form.
-inline bool IsSpanLink(const SlabMeta* m, const void* next) {
+inline bool IsSpanLink(const SpanMeta* m, const void* next) {
   return next == nullptr || (InSuperSlab(next) && SpanMetaOf(next) == m &&
                              IsCarvedBlockStart(m, next));
 }

@@ -49,7 +49,7 @@ struct FreeBlock {
   uint64_t key;    // the key word: see above
 };
 
-// Set once, before the first block is handed out (see heap/process.cc),
+// Set once, before the first block is handed out (see thread_cache/process.cc),
 // and never changed. Both odd.
 extern uint64_t g_free_key_secret;
 extern uint64_t g_link_multiplier;

@@ -31,7 +31,7 @@ namespace hakmem::internal {
 // block of the span, SpanDrainRemoteFrees), before it follows it; the key word
 // cannot seal it, since it is what marks the block as taken by the free
 // that pushes it (RemoteFree), before the link is written.
-inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
+inline void RemoteFreePush(SpanMeta* m, FreeBlock* block) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
   uint64_t key = kDetection ? FreeKey(block) : 0;
   do {
@@ -41,7 +41,7 @@ inline void RemoteFreePush(SlabMeta* m, FreeBlock* block) {
 }
 
 // Takes every block pushed so far; nullptr when there were none.
-inline FreeBlock* RemoteFreeTakeAll(SlabMeta* m) {
+inline FreeBlock* RemoteFreeTakeAll(SpanMeta* m) {
   if (m->remote_head.load(std::memory_order_relaxed) == nullptr) {
     return nullptr;
   }

@@ -10,7 +10,7 @@ namespace hakmem::internal {
 namespace {
 
 // Sets block_size and block_multiplier for `block_size`.
-void SetBlockSize(SlabMeta* m, uint32_t block_size) {
+void SetBlockSize(SpanMeta* m, uint32_t block_size) {
   unsigned shift = __builtin_ctz(block_size);
   HAK_DCHECK(shift <= kBlockStartRotate);
   m->block_size = block_size;
@@ -19,7 +19,7 @@ void SetBlockSize(SlabMeta* m, uint32_t block_size) {
 }
 
 // Copies the head's start, block size and class into its tails.
-void MirrorSpanShape(SlabMeta* head) {
+void MirrorSpanShape(SpanMeta* head) {
   for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
     head[i].start = head->start;
     head[i].block_multiplier = head->block_multiplier;
@@ -29,12 +29,12 @@ void MirrorSpanShape(SlabMeta* head) {
 }
 
 // The end of the span's last slab.
-uintptr_t SpanEnd(const SlabMeta* head) {
+uintptr_t SpanEnd(const SpanMeta* head) {
   return reinterpret_cast<uintptr_t>(SuperSlabOf(head)) +
          (SlabIndexOf(head) + SlabsOfSpan(head)) * kSlabSize;
 }
 
-void ReportBrokenBlock(const SlabMeta* m, const FreeBlock* b,
+void ReportBrokenBlock(const SpanMeta* m, const FreeBlock* b,
                        const char* tier) {
   ReportMemoryError(BrokenLinkError(b), b, tier, m->size_class);
 }
@@ -45,7 +45,7 @@ void ReportBrokenBlock(const SlabMeta* m, const FreeBlock* b,
 // stored (free_block.h), so it names a block of this span. A corrupted
 // block ends the batch before it, and it and the rest of the list are
 // leaked (counted in `used`).
-uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, FreeBlock** head,
+uint32_t TakeFromFreeList(SpanMeta* m, uint32_t want, FreeBlock** head,
                           const char* tier) {
   if (m->free_count <= want) {
     uint32_t n = m->free_count;
@@ -82,7 +82,7 @@ uint32_t TakeFromFreeList(SlabMeta* m, uint32_t want, FreeBlock** head,
 // Carves up to `want` fresh blocks into *head, linked in address order,
 // each with its free key (as every block on an owner list); returns how
 // many.
-uint32_t CarveFresh(SlabMeta* m, uint32_t want, FreeBlock** head) {
+uint32_t CarveFresh(SpanMeta* m, uint32_t want, FreeBlock** head) {
   uint32_t carved =
       static_cast<uint32_t>(m->carved.load(std::memory_order_relaxed));
   uint32_t n = m->capacity - carved < want ? m->capacity - carved : want;
@@ -105,12 +105,12 @@ uint32_t CarveFresh(SlabMeta* m, uint32_t want, FreeBlock** head) {
 
 }  // namespace
 
-void InitFreeSlab(SlabMeta* m) {
+void InitFreeSlab(SpanMeta* m) {
   m->owner.store(kNoOwner, std::memory_order_relaxed);
   m->head = m;
 }
 
-void FormSpan(SlabMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
+void FormSpan(SpanMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
               uintptr_t end, uint64_t owner) {
   for (unsigned i = 1; i < slabs; ++i) {
     // A dissolved span left its tails with nothing carved and no owner.
@@ -138,7 +138,7 @@ void FormSpan(SlabMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
   SetSpanOwner(head, owner, std::memory_order_release);
 }
 
-void DissolveSpan(SlabMeta* head) {
+void DissolveSpan(SpanMeta* head) {
   HAK_DCHECK(head->used == 0 && head->list == SlabList::kNone);
   HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
   AsanUnpoison(reinterpret_cast<void*>(head->start),
@@ -150,7 +150,7 @@ void DissolveSpan(SlabMeta* head) {
   for (unsigned i = 1; i < n; ++i) head[i].head = &head[i];
 }
 
-SpanBatch SpanTakeBatch(SlabMeta* m, uint32_t want, const char* tier) {
+SpanBatch SpanTakeBatch(SpanMeta* m, uint32_t want, const char* tier) {
   HAK_DCHECK(want > 0);
   SpanBatch batch = {nullptr, 0, BatchSource::kFreeList};
   if (m->free_list == nullptr) {
@@ -169,7 +169,7 @@ SpanBatch SpanTakeBatch(SlabMeta* m, uint32_t want, const char* tier) {
   return batch;
 }
 
-FreeBlock* SpanTakeOne(SlabMeta* m, const char* tier) {
+FreeBlock* SpanTakeOne(SpanMeta* m, const char* tier) {
   FreeBlock* b = SpanTakeBatch(m, 1, tier).head;
   if (b == nullptr) return nullptr;
   FreeBlock* next;
@@ -180,7 +180,7 @@ FreeBlock* SpanTakeOne(SlabMeta* m, const char* tier) {
   return b;
 }
 
-void SpanDrainRemoteFrees(SlabMeta* m) {
+void SpanDrainRemoteFrees(SpanMeta* m) {
   FreeBlock* b = RemoteFreeTakeAll(m);
   while (b != nullptr) {
     FreeBlock* next;
@@ -194,7 +194,7 @@ void SpanDrainRemoteFrees(SlabMeta* m) {
   }
 }
 
-void SpanDiscardBlocks(SlabMeta* m) {
+void SpanDiscardBlocks(SpanMeta* m) {
   RemoteFreeTakeAll(m);
   m->used = 0;
   m->free_list = nullptr;

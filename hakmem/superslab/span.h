@@ -1,6 +1,6 @@
 // The span: the one module that changes a span's state. A span is a run of
 // 1..16 slabs carved for one size class (superslab.h has its metadata,
-// SlabMeta, headed by its first slab's); here are the operations on it:
+// SpanMeta, headed by its first slab's); here are the operations on it:
 //   - forming it from free slabs and dissolving it again (FormSpan,
 //     DissolveSpan: the span allocator calls them, which decides where);
 //   - ownership: setting it, and claiming an abandoned span for a moment
@@ -35,7 +35,7 @@
 namespace hakmem::internal {
 
 // Spans a refill examines, in rotation, for blocks freed since it last
-// looked (a thread heap's full spans, an arena's queue), before it takes a
+// looked (a thread cache's full spans, an arena's queue), before it takes a
 // new span. Remote frees land in full spans without telling the owner;
 // visiting a few per refill finds them while keeping every refill O(1): in
 // a steady state at most about 1/kSpansScannedPerRefill of a class's memory
@@ -46,20 +46,20 @@ inline constexpr int kSpansScannedPerRefill = 8;
 
 // A slab of a freshly mapped SuperSlab: free, nobody's, its own head.
 // (Fresh pages are zero: only the non-zero fields are written.)
-void InitFreeSlab(SlabMeta* m);
+void InitFreeSlab(SpanMeta* m);
 
 // Makes the `slabs` free slabs from `head` on one span of class `cls`,
 // whose blocks lie in [start, end), owned by `owner` (published last, with
 // release): nothing carved or used, on no list, poisoned for ASan.
-void FormSpan(SlabMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
+void FormSpan(SpanMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
               uintptr_t end, uint64_t owner);
 // Dissolves a span with used == 0, on no list, back into free slabs:
 // nobody's, nothing carved (every pointer into it fails validation).
-void DissolveSpan(SlabMeta* head);
+void DissolveSpan(SpanMeta* head);
 
 // Sets the owner of the span headed by `head`: the tails first, then the
 // head with `order` (the head's owner is the one that publishes the span).
-inline void SetSpanOwner(SlabMeta* head, uint64_t owner,
+inline void SetSpanOwner(SpanMeta* head, uint64_t owner,
                          std::memory_order order) {
   for (unsigned i = 1, n = SlabsOfSpan(head); i < n; ++i) {
     head[i].owner.store(owner, std::memory_order_relaxed);
@@ -68,22 +68,22 @@ inline void SetSpanOwner(SlabMeta* head, uint64_t owner,
 }
 
 // Claims abandoned span `m` (owner kNoOwner) for `token` (kClaimedOwner, or
-// an adopting heap's), in the head only: its owner-only state is then the
-// claimer's alone. False when another thread holds it.
-inline bool TryClaimSpan(SlabMeta* m, uint64_t token) {
+// an adopting thread cache's), in the head only: its owner-only state is then
+// the claimer's alone. False when another thread holds it.
+inline bool TryClaimSpan(SpanMeta* m, uint64_t token) {
   uint64_t expected = kNoOwner;
   return m->owner.compare_exchange_strong(
       expected, token, std::memory_order_acquire, std::memory_order_relaxed);
 }
 
 // Gives up a claim (TryClaimSpan with kClaimedOwner): nobody's again.
-inline void UnclaimSpan(SlabMeta* m) {
+inline void UnclaimSpan(SpanMeta* m) {
   m->owner.store(kNoOwner, std::memory_order_release);
 }
 
 // Sets the count of carved blocks of the span headed by `head`, in the
 // head and its tails.
-inline void SetCarved(SlabMeta* head, uint64_t blocks) {
+inline void SetCarved(SpanMeta* head, uint64_t blocks) {
   for (unsigned i = 0, n = SlabsOfSpan(head); i < n; ++i) {
     head[i].carved.store(blocks, std::memory_order_relaxed);
   }
@@ -95,7 +95,7 @@ inline void SetCarved(SlabMeta* head, uint64_t blocks) {
 // sealed as on an owner list, at the head of the span's free list, and
 // counts them back in: only `last`, whose free key is `last_key`, is
 // relinked (and sealed again); the others keep their words.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SlabMeta* m,
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SpanMeta* m,
                                                      FreeBlock* first,
                                                      FreeBlock* last,
                                                      uint32_t count,
@@ -110,7 +110,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushRun(SlabMeta* m,
 // Puts free block `b` of span `m`, whose free key is `key`, at the head of
 // the span's free list (both words written as on every owner list) and
 // counts it back in.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushFree(SlabMeta* m, FreeBlock* b,
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void SpanPushFree(SpanMeta* m, FreeBlock* b,
                                                       uint64_t key) {
   SpanPushRun(m, b, b, 1, key);
 }
@@ -137,23 +137,23 @@ struct SpanBatch {
 // are checked by whoever pops them (DecodeIntactLink), which must report a
 // broken one and leave it and the rest where they are. A broken free-list
 // link is reported as of `tier` (the caller's: the class's tier for a
-// thread heap, "arena" for an arena).
-SpanBatch SpanTakeBatch(SlabMeta* m, uint32_t want, const char* tier);
+// thread cache, "arena" for an arena).
+SpanBatch SpanTakeBatch(SpanMeta* m, uint32_t want, const char* tier);
 
 // One block of span `m`, its link checked, or nullptr when the span has
 // none (or the one it had was corrupted: reported as of `tier`, and
 // leaked).
-FreeBlock* SpanTakeOne(SlabMeta* m, const char* tier);
+FreeBlock* SpanTakeOne(SpanMeta* m, const char* tier);
 
 // Moves the span's remote frees onto its free list, validating each link
 // before it is followed (intact, aligned, a carved block of this span); a
 // broken one is reported as of the class's tier.
-void SpanDrainRemoteFrees(SlabMeta* m);
+void SpanDrainRemoteFrees(SpanMeta* m);
 
 // Forgets every block of span `m` (an arena being destroyed frees them all
 // at once): afterwards used == 0 and the free list and remote-free stack are
 // empty, so the span can be released.
-void SpanDiscardBlocks(SlabMeta* m);
+void SpanDiscardBlocks(SpanMeta* m);
 
 }  // namespace hakmem::internal
 

@@ -139,7 +139,7 @@ SuperSlab* MapSuperSlab() {
   // Fresh pages are zero: only the header's non-zero fields are written.
   SuperSlab* ss = new (mem) SuperSlab;
   ss->free_slabs = kAllSlabsFree;
-  for (SlabMeta& m : ss->slabs) InitFreeSlab(&m);
+  for (SpanMeta& m : ss->slabs) InitFreeSlab(&m);
   ChunkMapSet(ss, true);
   ++g_spans.superslabs_mapped;
   ++g_spans.superslabs_empty;
@@ -174,7 +174,7 @@ int FindRun(uint32_t slabs, unsigned n, unsigned align) {
   return -1;
 }
 
-SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
+SpanMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
                     uint64_t owner) {
   const SizeClassInfo& info = ClassInfo(cls);
   unsigned n = info.span_slabs;
@@ -203,13 +203,13 @@ SlabMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   if (align > kSlabSize) align = kSlabSize;
   start = (start + align - 1) & ~(align - 1);
   uintptr_t end = base + (first + n) * kSlabSize;
-  SlabMeta* head = &ss->slabs[first];
+  SpanMeta* head = &ss->slabs[first];
   FormSpan(head, n, cls, start, end, owner);
   ++g_spans.spans_live;
   return head;
 }
 
-void ReleaseSpanLocked(SlabMeta* m) {
+void ReleaseSpanLocked(SpanMeta* m) {
   SuperSlab* ss = SuperSlabOf(m);
   unsigned first = SlabIndexOf(m);
   unsigned n = m->span_slabs;
@@ -252,7 +252,7 @@ void ReleaseSpanLocked(SlabMeta* m) {
 }
 
 // Takes claimed span `m` off the abandoned list of its class. Lock held.
-void UnlistAbandonedLocked(SlabMeta* m) {
+void UnlistAbandonedLocked(SpanMeta* m) {
   g_spans.abandoned[m->size_class].Remove(m);
   --g_spans.spans_abandoned;
 }
@@ -265,9 +265,9 @@ void UnlistAbandonedLocked(SlabMeta* m) {
 void SweepAbandonedLocked() {
   g_spans.sweep_requested.store(false, std::memory_order_relaxed);
   for (SpanList<SlabList::kAbandoned>& list : g_spans.abandoned) {
-    SlabMeta* m = list.head;
+    SpanMeta* m = list.head;
     while (m != nullptr) {
-      SlabMeta* next = m->next;
+      SpanMeta* next = m->next;
       if (TryClaimSpan(m, kClaimedOwner)) {
         SpanDrainRemoteFrees(m);
         if (m->used == 0) {
@@ -288,7 +288,7 @@ void SweepAbandonedLocked() {
 // aligned to the span's size rounded up to a power of two before anywhere
 // (see FindRun); in SuperSlabs already in use before empty ones, so that
 // empty ones stay empty and can be returned.
-SlabMeta* CarveFromFreeSlabsLocked(unsigned cls, uint64_t owner) {
+SpanMeta* CarveFromFreeSlabsLocked(unsigned cls, uint64_t owner) {
   unsigned n = ClassInfo(cls).span_slabs;
   unsigned natural = n == 1 ? 1 : 1u << (32 - __builtin_clz(n - 1));
   for (bool empty_ok : {false, true}) {
@@ -317,25 +317,25 @@ void SweepIfRequestedLocked() {
 
 }  // namespace
 
-SlabMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped) {
+SpanMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped) {
   if (mapped != nullptr) *mapped = false;
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
-  if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
+  if (SpanMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
   SweepAbandonedLocked();
-  if (SlabMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
+  if (SpanMeta* m = CarveFromFreeSlabsLocked(cls, owner)) return m;
   SuperSlab* ss = MapSuperSlab();
   if (ss == nullptr) return nullptr;
   if (mapped != nullptr) *mapped = true;
   return CarveSpan(ss, 0, cls, owner);
 }
 
-void ReleaseSpan(SlabMeta* span) {
+void ReleaseSpan(SpanMeta* span) {
   SpinLockHolder hold(g_spans.lock);
   ReleaseSpanLocked(span);
 }
 
-void AbandonSpan(SlabMeta* span) {
+void AbandonSpan(SpanMeta* span) {
   HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
   SpinLockHolder hold(g_spans.lock);
   g_spans.abandoned[span->size_class].PushFront(span);
@@ -345,10 +345,10 @@ void AbandonSpan(SlabMeta* span) {
   SetSpanOwner(span, kNoOwner, std::memory_order_release);
 }
 
-SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
+SpanMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   SpinLockHolder hold(g_spans.lock);
   SweepIfRequestedLocked();
-  for (SlabMeta* m = g_spans.abandoned[cls].head; m != nullptr; m = m->next) {
+  for (SpanMeta* m = g_spans.abandoned[cls].head; m != nullptr; m = m->next) {
     if (TryClaimSpan(m, owner)) {
       UnlistAbandonedLocked(m);
       SetSpanOwner(m, owner, std::memory_order_relaxed);  // the tails
@@ -358,7 +358,7 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   return nullptr;
 }
 
-bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block) {
+bool FreeIntoAbandonedSpan(SpanMeta* span, FreeBlock* block) {
   if (!TryClaimSpan(span, kClaimedOwner)) return false;
   if (span->list != SlabList::kAbandoned) {
     // Carved and ownerless but not abandoned: a free span being carved or

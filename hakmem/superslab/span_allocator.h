@@ -1,5 +1,5 @@
 // Spans: runs of 1..16 contiguous slabs inside a SuperSlab, carved for one
-// size class and owned by one thread heap. This is the only place that maps
+// size class and owned by one thread cache. This is the only place that maps
 // and unmaps SuperSlabs, and it keeps the spans that exited threads
 // abandoned until another thread adopts them.
 //
@@ -18,13 +18,13 @@ namespace hakmem::internal {
 // slabs of existing SuperSlabs, then from a new SuperSlab. The span is on no
 // list, has used == 0 and nothing carved. nullptr when the OS has no memory.
 // `*mapped`, if given, says whether a new SuperSlab was mapped for it.
-SlabMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped = nullptr);
+SpanMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped = nullptr);
 
 // Gives back a span with used == 0 that is on no list. While the free
 // slabs that may hold committed pages stay within HAKMEM_DECOMMIT_BYTES,
 // its pages are kept for quick reuse; beyond that it is decommitted at
 // once. Empty SuperSlabs beyond HAKMEM_SS_CACHE are unmapped.
-void ReleaseSpan(SlabMeta* span);
+void ReleaseSpan(SpanMeta* span);
 
 // Hands a span whose owner is exiting (used > 0, on no list) to whoever
 // adopts it; remote frees keep arriving on its remote-free stack meanwhile.
@@ -39,12 +39,12 @@ void ReleaseSpan(SlabMeta* span);
 // free puts the block back into the span itself (FreeIntoAbandonedSpan),
 // which stays up for adoption by the next thread that needs a span of its
 // class, and is released once its last block is back.
-void AbandonSpan(SlabMeta* span);
+void AbandonSpan(SpanMeta* span);
 
 // Takes ownership of an abandoned span of class `cls` for `owner`, or
 // returns nullptr. The span is on no list; its remote-free stack may hold
 // blocks.
-SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
+SpanMeta* AdoptSpan(unsigned cls, uint64_t owner);
 
 // Frees `block` (a block of abandoned `span`, its free key set) into the
 // span, takes in the span's remote frees and releases the span if that
@@ -52,7 +52,7 @@ SlabMeta* AdoptSpan(unsigned cls, uint64_t owner);
 // is not abandoned (any more) or another thread works on it at this moment:
 // then the caller pushes the block onto the remote-free stack and calls
 // RequestAbandonedSweep. Lock-free but for the release.
-bool FreeIntoAbandonedSpan(SlabMeta* span, FreeBlock* block);
+bool FreeIntoAbandonedSpan(SpanMeta* span, FreeBlock* block);
 
 // Called by a free into an abandoned span that went to its remote-free
 // stack: asks the next span acquisition to drain abandoned spans and
@@ -81,7 +81,7 @@ struct SpanAllocatorStats {
 };
 SpanAllocatorStats GetSpanAllocatorStats();
 
-// The slabs of live spans of each size class (thread heaps' and arenas').
+// The slabs of live spans of each size class (thread caches' and arenas').
 void GetSlabsPerClass(uint64_t (&out)[kNumClasses]);
 
 }  // namespace hakmem::internal

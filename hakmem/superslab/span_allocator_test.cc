@@ -17,7 +17,7 @@ constexpr uint64_t kOwner = 42;
 
 TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    SlabMeta* m = AcquireSpan(cls, kOwner);
+    SpanMeta* m = AcquireSpan(cls, kOwner);
     ASSERT_NE(m, nullptr);
     const SizeClassInfo& info = ClassInfo(cls);
     EXPECT_EQ(m->size_class, cls);
@@ -57,7 +57,7 @@ TEST(SpanAllocatorTest, SpanGeometryMatchesItsClass) {
 // carved.
 TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    SlabMeta* m = AcquireSpan(cls, kOwner);
+    SpanMeta* m = AcquireSpan(cls, kOwner);
     ASSERT_NE(m, nullptr);
     uint32_t carved = m->capacity / 2 + 1;
     SetCarved(m, carved);
@@ -70,7 +70,7 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
           << "class " << cls << " offset " << static_cast<int64_t>(offset);
       // The slab of `a`, if in the span, answers alike (its tails mirror
       // the head: the free path asks the block's own slab).
-      SlabMeta* own = SlabMetaOf(reinterpret_cast<void*>(a));
+      SpanMeta* own = MirroredSpanMetaOf(reinterpret_cast<void*>(a));
       if (own->head == m) {
         ASSERT_EQ(IsCarvedBlockStart(own, reinterpret_cast<void*>(a)), expected)
             << "class " << cls << " offset " << static_cast<int64_t>(offset)
@@ -98,18 +98,18 @@ TEST(SpanAllocatorTest, BlockStartCheckIsExact) {
 }
 
 TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
-  std::vector<SlabMeta*> spans;
+  std::vector<SpanMeta*> spans;
   std::set<SuperSlab*> superslabs;
   for (int round = 0; round < 3; ++round) {
     for (unsigned cls = 0; cls < kNumClasses; cls += 5) {
-      SlabMeta* m = AcquireSpan(cls, kOwner);
+      SpanMeta* m = AcquireSpan(cls, kOwner);
       ASSERT_NE(m, nullptr);
       spans.push_back(m);
       superslabs.insert(SuperSlabOf(m));
     }
   }
   std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
-  for (SlabMeta* m : spans) {
+  for (SpanMeta* m : spans) {
     ranges.emplace_back(m->start, m->start + m->capacity * m->block_size);
   }
   std::sort(ranges.begin(), ranges.end());
@@ -118,7 +118,7 @@ TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
   }
   // Different classes share SuperSlabs.
   EXPECT_LT(superslabs.size(), spans.size());
-  for (SlabMeta* m : spans) ReleaseSpan(m);
+  for (SpanMeta* m : spans) ReleaseSpan(m);
   SpanAllocatorStats stats = GetSpanAllocatorStats();
   EXPECT_EQ(stats.spans_live, 0u);
   EXPECT_EQ(stats.superslabs_live, 0u);
@@ -127,7 +127,7 @@ TEST(SpanAllocatorTest, SpansNeverOverlapAndSuperSlabsAreShared) {
 }
 
 TEST(SpanAllocatorTest, AbandonedSpansAreAdoptedByClass) {
-  SlabMeta* m = AcquireSpan(3, kOwner);
+  SpanMeta* m = AcquireSpan(3, kOwner);
   ASSERT_NE(m, nullptr);
   m->used = 1;
   AbandonSpan(m);
@@ -151,7 +151,7 @@ TEST(SpanAllocatorTest, DecommitBudgetAdaptsToSwings) {
   // live throughout, so that no SuperSlab empties and the swings happen in
   // the same SuperSlabs (an empty one would be unmapped instead).
   const size_t count = 8 * configured / kSlabSize;
-  std::vector<SlabMeta*> spans;
+  std::vector<SpanMeta*> spans;
   for (size_t i = 0; i < count; ++i) {
     spans.push_back(AcquireSpan(0, kOwner));
     ASSERT_NE(spans.back(), nullptr);

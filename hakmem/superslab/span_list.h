@@ -1,4 +1,4 @@
-// An intrusive doubly linked list of spans, through SlabMeta::prev/next.
+// An intrusive doubly linked list of spans, through SpanMeta::prev/next.
 //
 // A span is on at most one list at a time (its owner's available or full
 // list, an arena's queue, or the abandoned list of its class), so the links
@@ -6,9 +6,9 @@
 // come back to is taken off whichever list it is on in O(1).
 //
 // All zero is the empty list, and there is no constructor: lists sit in
-// static TLS (ThreadHeap) and constant-initialised globals. Each kind of
+// static TLS (ThreadCache) and constant-initialised globals. Each kind of
 // list is its own type, SpanList<tag>, which records itself in a span's
-// SlabMeta::list as it takes the span in and kNone as it lets it go, so
+// SpanMeta::list as it takes the span in and kNone as it lets it go, so
 // that a span coming back to its owner finds the list it is on without a
 // search, and no caller writes the tag.
 #ifndef HAKMEM_SUPERSLAB_SPAN_LIST_H_
@@ -24,10 +24,10 @@ template <SlabList kTag>
 struct SpanList {
   static_assert(kTag != SlabList::kNone, "kNone is on no list");
 
-  SlabMeta* head;
-  SlabMeta* tail;
+  SpanMeta* head;
+  SpanMeta* tail;
 
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushFront(SlabMeta* m) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushFront(SpanMeta* m) {
     HAK_DCHECK(m->list == SlabList::kNone);
     m->list = kTag;
     m->prev = nullptr;
@@ -40,7 +40,7 @@ struct SpanList {
     head = m;
   }
 
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushBack(SlabMeta* m) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void PushBack(SpanMeta* m) {
     HAK_DCHECK(m->list == SlabList::kNone);
     m->list = kTag;
     m->next = nullptr;
@@ -55,7 +55,7 @@ struct SpanList {
 
   // `m` must be on this list. Its links are cleared, so that a span on no
   // list never points into one.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE void Remove(SlabMeta* m) {
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Remove(SpanMeta* m) {
     HAK_DCHECK(m->list == kTag);
     m->list = SlabList::kNone;
     if (m->prev != nullptr) {
@@ -74,7 +74,7 @@ struct SpanList {
   // Rotates the list so that `m` (on it) is the head: the spans before it
   // move, in order, behind the tail. Lets a bounded walk resume where it
   // stopped.
-  void RotateTo(SlabMeta* m) {
+  void RotateTo(SpanMeta* m) {
     if (m == head) return;
     head->prev = tail;
     tail->next = head;
@@ -85,8 +85,8 @@ struct SpanList {
   }
 
   // nullptr when empty.
-  ABSL_ATTRIBUTE_ALWAYS_INLINE SlabMeta* PopFront() {
-    SlabMeta* m = head;
+  ABSL_ATTRIBUTE_ALWAYS_INLINE SpanMeta* PopFront() {
+    SpanMeta* m = head;
     if (m != nullptr) Remove(m);
     return m;
   }

@@ -11,10 +11,10 @@ using TestList = SpanList<SlabList::kAvailable>;
 
 // The spans of `list` from head to tail, after checking that the back links
 // and the tail agree with the forward links.
-std::vector<SlabMeta*> Walk(const TestList& list) {
-  std::vector<SlabMeta*> spans;
-  SlabMeta* prev = nullptr;
-  for (SlabMeta* m = list.head; m != nullptr; m = m->next) {
+std::vector<SpanMeta*> Walk(const TestList& list) {
+  std::vector<SpanMeta*> spans;
+  SpanMeta* prev = nullptr;
+  for (SpanMeta* m = list.head; m != nullptr; m = m->next) {
     EXPECT_EQ(m->prev, prev);
     spans.push_back(m);
     prev = m;
@@ -23,7 +23,7 @@ std::vector<SlabMeta*> Walk(const TestList& list) {
   return spans;
 }
 
-// All zero is the empty list: ThreadHeap relies on it in static TLS.
+// All zero is the empty list: ThreadCache relies on it in static TLS.
 TestList g_zero_list;
 
 TEST(SpanListTest, ZeroIsEmpty) {
@@ -33,13 +33,13 @@ TEST(SpanListTest, ZeroIsEmpty) {
 }
 
 TEST(SpanListTest, PushFrontIsAStackAndPushBackAQueue) {
-  SlabMeta m[4] = {};
+  SpanMeta m[4] = {};
   TestList list = {};
   list.PushFront(&m[0]);
   list.PushFront(&m[1]);
   list.PushBack(&m[2]);
   list.PushFront(&m[3]);
-  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[3], &m[1], &m[0], &m[2]}));
+  EXPECT_EQ(Walk(list), (std::vector<SpanMeta*>{&m[3], &m[1], &m[0], &m[2]}));
   EXPECT_EQ(list.PopFront(), &m[3]);
   EXPECT_EQ(list.PopFront(), &m[1]);
   EXPECT_EQ(list.PopFront(), &m[0]);
@@ -49,18 +49,18 @@ TEST(SpanListTest, PushFrontIsAStackAndPushBackAQueue) {
 }
 
 TEST(SpanListTest, RemoveAnywhereClearsTheLinks) {
-  SlabMeta m[4] = {};
+  SpanMeta m[4] = {};
   TestList list = {};
-  for (SlabMeta& s : m) list.PushBack(&s);
+  for (SpanMeta& s : m) list.PushBack(&s);
   list.Remove(&m[1]);  // middle
-  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[0], &m[2], &m[3]}));
+  EXPECT_EQ(Walk(list), (std::vector<SpanMeta*>{&m[0], &m[2], &m[3]}));
   list.Remove(&m[3]);  // tail
-  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[0], &m[2]}));
+  EXPECT_EQ(Walk(list), (std::vector<SpanMeta*>{&m[0], &m[2]}));
   list.Remove(&m[0]);  // head
-  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[2]}));
+  EXPECT_EQ(Walk(list), (std::vector<SpanMeta*>{&m[2]}));
   list.Remove(&m[2]);  // last
-  EXPECT_EQ(Walk(list), std::vector<SlabMeta*>{});
-  for (SlabMeta& s : m) {
+  EXPECT_EQ(Walk(list), std::vector<SpanMeta*>{});
+  for (SpanMeta& s : m) {
     EXPECT_EQ(s.prev, nullptr);
     EXPECT_EQ(s.next, nullptr);
     EXPECT_EQ(s.list, SlabList::kNone);
@@ -68,13 +68,13 @@ TEST(SpanListTest, RemoveAnywhereClearsTheLinks) {
   // Usable again after emptying.
   list.PushBack(&m[1]);
   list.PushBack(&m[0]);
-  EXPECT_EQ(Walk(list), (std::vector<SlabMeta*>{&m[1], &m[0]}));
+  EXPECT_EQ(Walk(list), (std::vector<SpanMeta*>{&m[1], &m[0]}));
 }
 
 // A list records itself in the tag of every span it holds, and kNone in
 // that of a span it lets go, whichever way.
 TEST(SpanListTest, TagsTheSpansItHolds) {
-  SlabMeta m[3] = {};
+  SpanMeta m[3] = {};
   TestList list = {};
   SpanList<SlabList::kFull> other = {};
   list.PushFront(&m[0]);
@@ -89,7 +89,7 @@ TEST(SpanListTest, TagsTheSpansItHolds) {
   EXPECT_EQ(m[1].list, SlabList::kNone);
   other.PushFront(&m[1]);
   other.RotateTo(&m[2]);
-  EXPECT_EQ(Walk(list), std::vector<SlabMeta*>{});
+  EXPECT_EQ(Walk(list), std::vector<SpanMeta*>{});
   EXPECT_EQ(m[1].list, SlabList::kFull);
   EXPECT_EQ(m[2].list, SlabList::kFull);
 }

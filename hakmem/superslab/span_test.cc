@@ -16,7 +16,7 @@ constexpr unsigned kClass = 3;
 class SpanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // What process set-up draws (heap/process.cc): both odd.
+    // What process set-up draws (thread_cache/process.cc): both odd.
     g_free_key_secret = 0x9e3779b97f4a7c15;
     g_link_multiplier = 0xd1342543de82ef95;
     span_ = AcquireSpan(kClass, kOwner);
@@ -44,12 +44,12 @@ class SpanTest : public ::testing::Test {
                                         uintptr_t{i} * span_->block_size);
   }
 
-  // As the heap's refill does before handing a block out.
+  // As the thread cache's refill does before handing a block out.
   static void MarkAllLive(const std::vector<FreeBlock*>& blocks) {
     for (FreeBlock* b : blocks) MarkLive(b);
   }
 
-  SlabMeta* span_ = nullptr;
+  SpanMeta* span_ = nullptr;
 };
 
 TEST_F(SpanTest, CarvesFreshBlocksInAddressOrder) {

@@ -32,7 +32,7 @@ inline constexpr unsigned kSlabsPerSuperSlab = kSuperSlabSize / kSlabSize;
 inline constexpr size_t kSuperSlabHeaderSize = 8192;
 
 // Owner token of a slab nobody owns: free, or abandoned by an exited thread.
-// Thread heaps get tokens 1, 2, 3, ...; a thread whose heap is not set up
+// Thread caches get tokens 1, 2, 3, ...; a thread whose cache is not set up
 // has token 0. Neither ever equals kNoOwner or kClaimedOwner.
 inline constexpr uint64_t kNoOwner = ~uint64_t{0};
 // Owner token (in the head only) of an abandoned span that one thread works
@@ -49,18 +49,19 @@ enum class SlabList : uint8_t {
   kArena,      // owned by a hak_heap_* arena, on its queue
 };
 
-// Per-slab metadata. A span's state lives in the metadata of its first slab
-// (the head); each tail slab points to its head and mirrors the head's
-// fields that a free reads (the first group below), so that a free finds
-// them from the block's own slab by arithmetic alone (SlabMetaOf), in
-// whichever slab of the span the block starts. Only the span module
-// (span.h) writes these fields, and it keeps the mirrors.
-struct alignas(64) SlabMeta {
+// A span's metadata: one record per slab, of which the span's first slab's
+// (the head) holds the span's state; each tail slab's record points to the
+// head and mirrors the head's fields that a free reads (the first group
+// below), so that a free finds them from the block's own slab by arithmetic
+// alone (MirroredSpanMetaOf), in whichever slab of the span the block
+// starts. A free slab's record is a span of one, with no class. Only the
+// span module (span.h) writes these fields, and it keeps the mirrors.
+struct alignas(64) SpanMeta {
   // --- Read by every free. Written when the span is carved, adopted or
   // released, and `carved` on refills: rarely. Mirrored in the tails,
   // except `head` and `capacity`.
-  std::atomic<uint64_t> owner;  // thread heap token, or kNoOwner
-  SlabMeta* head;   // the span's first slab's metadata (itself for a head)
+  std::atomic<uint64_t> owner;  // thread cache token, or kNoOwner
+  SpanMeta* head;   // the span's first slab's metadata (itself for a head)
   uintptr_t start;  // address of block 0
   // For block_size = odd << shift: odd^-1 (mod 2^64) << (kBlockStartRotate
   // - shift). See IsCarvedBlockStart.
@@ -81,17 +82,17 @@ struct alignas(64) SlabMeta {
   FreeBlock* free_list;
   uint32_t used;  // blocks out of the slab: live, cached or remote-pending
   uint32_t free_count;  // blocks on free_list
-  SlabMeta* prev;
-  SlabMeta* next;
+  SpanMeta* prev;
+  SpanMeta* next;
 };
 
-static_assert(sizeof(SlabMeta) == 128, "two cache lines per slab");
+static_assert(sizeof(SpanMeta) == 128, "two cache lines per slab");
 
 struct SuperSlab {
   // First, so that a slab's metadata is the SuperSlab's address plus an
-  // offset taken from the pointer's bits (SlabMetaOf), with no constant to
-  // add.
-  SlabMeta slabs[kSlabsPerSuperSlab];
+  // offset taken from the pointer's bits (MirroredSpanMetaOf), with no constant
+  // to add.
+  SpanMeta slabs[kSlabsPerSuperSlab];
   uint32_t free_slabs;   // bit i set: slab i is free
   uint32_t dirty_slabs;  // bit i set: free slab i may hold committed pages
   // bit i set: free slab i was decommitted (not merely never touched)
@@ -109,26 +110,28 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline SuperSlab* SuperSlabOf(const void* p) {
 }
 
 // The metadata of the span holding `p` (p must be inside a SuperSlab).
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SpanMetaOf(const void* p) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline SpanMeta* SpanMetaOf(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   return SuperSlabOf(p)
       ->slabs[(a >> kSlabShift) & (kSlabsPerSuperSlab - 1)]
       .head;
 }
 
-// The metadata of the slab holding `p` (inside a SuperSlab), without a
-// load: the span's own when the slab heads a span.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline SlabMeta* SlabMetaOf(const void* p) {
-  // The index times sizeof(SlabMeta) straight from the address bits: one
+// The span metadata recorded in the slab holding `p` (inside a SuperSlab),
+// without a load: the head's own when the slab heads the span, a tail's
+// mirror of the fields a free reads otherwise.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline SpanMeta* MirroredSpanMetaOf(
+    const void* p) {
+  // The index times sizeof(SpanMeta) straight from the address bits: one
   // shift and one mask, where the index and a multiply take three.
-  static_assert(sizeof(SlabMeta) == size_t{1} << 7, "");
+  static_assert(sizeof(SpanMeta) == size_t{1} << 7, "");
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   uintptr_t offset = (a >> (kSlabShift - 7)) & ((kSlabsPerSuperSlab - 1) << 7);
-  return reinterpret_cast<SlabMeta*>(
+  return reinterpret_cast<SpanMeta*>(
       reinterpret_cast<char*>(SuperSlabOf(p)->slabs) + offset);
 }
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SpanMeta* m) {
   return static_cast<uint32_t>(m - SuperSlabOf(m)->slabs);
 }
 
@@ -152,7 +155,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t SlabIndexOf(const SlabMeta* m) {
 // the load of the shift.
 inline constexpr unsigned kBlockStartRotate = 24;
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SpanMeta* m,
                                                             const void* p) {
   uint64_t x =
       (reinterpret_cast<uintptr_t>(p) - m->start) * m->block_multiplier;
@@ -161,7 +164,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool IsCarvedBlockStart(const SlabMeta* m,
 }
 
 // The slabs of the span headed by `head` (itself only, for a free slab).
-inline unsigned SlabsOfSpan(const SlabMeta* head) {
+inline unsigned SlabsOfSpan(const SpanMeta* head) {
   return head->span_slabs > 1 ? head->span_slabs : 1;
 }
 

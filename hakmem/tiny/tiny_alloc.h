@@ -1,5 +1,5 @@
 // The tiny tier (1 byte to 1 KiB): a lookup table picks the size class and
-// the thread heap's cache of that class serves the block. This is the
+// the thread cache's list for that class serves the block. This is the
 // allocation fast path of hakmem: one table load, one TLS pop.
 #ifndef HAKMEM_TINY_TINY_ALLOC_H_
 #define HAKMEM_TINY_TINY_ALLOC_H_
@@ -7,14 +7,14 @@
 #include <cstddef>
 
 #include "absl/base/attributes.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
 // `size` <= kTinyMaxSize. nullptr with errno = ENOMEM on failure.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* TinyAlloc(size_t size) noexcept {
-  return HeapAlloc(TinyClassOf(size), size);
+  return CacheAlloc(TinyClassOf(size), size);
 }
 
 }  // namespace hakmem::internal

@@ -2,7 +2,7 @@
 // 128 B, then 4 classes per doubling up to 1 KiB, 20 classes in all, found
 // by a lookup table indexed by the request size. Each is served from
 // one-slab spans (size_class.h joins them with the pool's into the slab
-// classes that the thread heaps and SuperSlabs share).
+// classes that the thread caches and SuperSlabs share).
 #ifndef HAKMEM_TINY_TINY_CLASSES_H_
 #define HAKMEM_TINY_TINY_CLASSES_H_
 

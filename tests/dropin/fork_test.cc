@@ -162,7 +162,7 @@ int ChildMain(int round, bool fork_again) {
   hak_stats s;
   s.version = HAK_STATS_VERSION;
   s.size = sizeof(s);
-  // Only this thread's heap survives the fork (checked last, so that a
+  // Only this thread's cache survives the fork (checked last, so that a
   // deadlock in the loops below is found first).
   bool stats_ok = hak_stats_get(&s) == 0 && s.threads_live == 1;
   // Free what the parent's threads left in the exchange: their heaps do not

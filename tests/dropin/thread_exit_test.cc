@@ -1,6 +1,6 @@
 // Thread exit with pthread_key destructors (and C++ thread_local
 // destructors) that still allocate and free, after hakmem may already have
-// torn the thread's heap down (static override). The blocks they allocate
+// torn the thread's cache down (static override). The blocks they allocate
 // must be valid, freeable from other threads, and the exited threads' heaps
 // must not be leaked.
 #include <limits.h>  // PTHREAD_DESTRUCTOR_ITERATIONS
@@ -221,7 +221,7 @@ TEST_F(ThreadExitTest, ThreadThatOnlyFreesExits) {
     });
   }
   for (auto& t : threads) t.join();
-  // The main thread's heap gets its blocks back from the remote frees.
+  // The main thread's cache gets its blocks back from the remote frees.
   std::vector<void*> again;
   for (int i = 0; i < 5000; ++i) again.push_back(malloc(1 + i % 2000));
   for (void* p : again) free(p);

@@ -109,7 +109,7 @@ void Generation(Shared& shared, int generation) {
       }
     }
     // The rest is freed just before the thread exits: it is in the
-    // thread's caches when its heap is torn down.
+    // thread's caches when they are torn down.
     for (size_t k = 0; k < live; ++k) {
       if (!FreeBlock(mine[k])) shared.bad++;
     }

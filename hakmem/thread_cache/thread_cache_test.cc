@@ -1,4 +1,4 @@
-#include "hakmem/heap/thread_heap.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 #include <algorithm>
 #include <atomic>
@@ -9,10 +9,10 @@
 
 #include "gtest/gtest.h"
 #include "hakmem/config/config.h"
-#include "hakmem/heap/heap_check.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/cache_check.h"
 
 namespace hakmem::internal {
 namespace {
@@ -23,37 +23,37 @@ namespace {
 [[maybe_unused]] const bool kSamplingOff =
     setenv("HAKMEM_GUARD_RATE", "0", 1) == 0;
 
-void* AllocOf(unsigned cls) { return HeapAlloc(cls, ClassBlockSize(cls)); }
+void* AllocOf(unsigned cls) { return CacheAlloc(cls, ClassBlockSize(cls)); }
 
 void FreeBlock(void* p) {
   ASSERT_TRUE(InSuperSlab(p));
-  HeapFree(p);
+  CacheFree(p);
 }
 
-TEST(ThreadHeapTest, CacheStaysWithinCapacity) {
+TEST(ThreadCacheTest, CacheStaysWithinCapacity) {
   constexpr unsigned kClass = 2;
   std::vector<void*> blocks;
   for (int i = 0; i < 5000; ++i) blocks.push_back(AllocOf(kClass));
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   for (void* p : blocks) {
     FreeBlock(p);
-    CacheBin bin(tls_heap, kClass);
+    CacheBin bin(tls_cache, kClass);
     ASSERT_LE(bin.count(), bin.capacity);
   }
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   // HAKMEM_TCACHE_BYTES (64K by default) over 48-byte blocks, capped.
-  EXPECT_EQ(tls_heap.cache_capacity[kClass],
+  EXPECT_EQ(tls_cache.capacity[kClass],
             std::min<size_t>(256, GetConfig().thread_cache_bytes / 48));
 }
 
-TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
+TEST(ThreadCacheTest, EmptySpansGoBackToTheSpanAllocator) {
   constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
   uint64_t before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
   for (int i = 0; i < 400; ++i) blocks.push_back(AllocOf(kClass));
   EXPECT_GT(GetSpanAllocatorStats().spans_live, before + 10);
   for (void* p : blocks) FreeBlock(p);
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   // Only the current span, what the cache keeps, and one spare stay.
   EXPECT_LE(GetSpanAllocatorStats().spans_live, before + 3);
 }
@@ -62,7 +62,7 @@ TEST(ThreadHeapTest, EmptySpansGoBackToTheSpanAllocator) {
 // runs when blocks die in allocation order, runs of one when they
 // alternate between spans. Either way every span's free list and counts
 // stay exact, and every block comes out again exactly once.
-TEST(ThreadHeapTest, SpilledRunsKeepEverySpanExact) {
+TEST(ThreadCacheTest, SpilledRunsKeepEverySpanExact) {
   constexpr unsigned kClass = 2;  // 48 B blocks: ~1,360 per one-slab span
   std::thread([] {
     for (bool alternate : {false, true}) {
@@ -80,16 +80,16 @@ TEST(ThreadHeapTest, SpilledRunsKeepEverySpanExact) {
         order = blocks;
       }
       for (void* p : order) FreeBlock(p);
-      ASSERT_EQ(CheckThreadHeap(), nullptr) << "alternate=" << alternate;
+      ASSERT_EQ(CheckThreadCache(), nullptr) << "alternate=" << alternate;
       std::set<void*> again;
       for (size_t i = 0; i < blocks.size(); ++i) {
         void* p = AllocOf(kClass);
         ASSERT_TRUE(again.insert(p).second)
             << "handed out twice: " << p << " alternate=" << alternate;
       }
-      ASSERT_EQ(CheckThreadHeap(), nullptr);
+      ASSERT_EQ(CheckThreadCache(), nullptr);
       for (void* p : again) FreeBlock(p);
-      ASSERT_EQ(CheckThreadHeap(), nullptr);
+      ASSERT_EQ(CheckThreadCache(), nullptr);
     }
   }).join();
 }
@@ -97,17 +97,17 @@ TEST(ThreadHeapTest, SpilledRunsKeepEverySpanExact) {
 // Blocks freed into older spans are handed out again before the current
 // span carves fresh ones: fresh blocks are fresh pages (page faults, RSS)
 // when blocks are large, while the freed ones are already resident.
-TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
+TEST(ThreadCacheTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
   constexpr unsigned kClass = kNumTinyClasses + 12;  // 10 KiB blocks
-  // In a thread of its own: a fresh heap, whose cache has not grown.
+  // In a thread of its own: a fresh cache, whose cache has not grown.
   std::thread([] {
     std::vector<void*> blocks;
     for (int i = 0; i < 40; ++i) blocks.push_back(AllocOf(kClass));
     // Empty the cache (what the last refill carved), without a refill.
-    while (tls_heap.cache_head[kClass] != nullptr) {
+    while (tls_cache.head[kClass] != nullptr) {
       blocks.push_back(AllocOf(kClass));
     }
-    SlabMeta* current = tls_heap.spans[kClass].current;
+    SpanMeta* current = tls_cache.spans[kClass].current;
     ASSERT_NE(current, nullptr);
     ASSERT_LT(current->carved.load(), current->capacity)
         << "the test needs a current span with room left to carve";
@@ -126,46 +126,46 @@ TEST(ThreadHeapTest, FreedBlocksAreReusedBeforeFreshOnesAreCarved) {
     for (size_t i = 0; i < blocks.size(); ++i) {
       if (i >= 24 || i % 2 == 1) FreeBlock(blocks[i]);
     }
-    EXPECT_EQ(CheckThreadHeap(), nullptr);
+    EXPECT_EQ(CheckThreadCache(), nullptr);
   }).join();
 }
 
 // A class that keeps refilling gets a larger cache (up to four times
 // HAKMEM_TCACHE_BYTES); once idle, a scavenge empties it and shrinks it
 // back.
-TEST(ThreadHeapTest, BusyCachesGrowAndIdleOnesShrinkBack) {
+TEST(ThreadCacheTest, BusyCachesGrowAndIdleOnesShrinkBack) {
   constexpr unsigned kBusy = kNumTinyClasses + 20;  // 40 KiB blocks
   constexpr unsigned kOther = 3;
   size_t bytes = GetConfig().thread_cache_bytes;
   uint32_t base = std::max<uint32_t>(2, bytes / ClassBlockSize(kBusy));
-  HeapFree(AllocOf(kBusy));  // sets the heap up
-  ASSERT_EQ(tls_heap.cache_capacity[kBusy], base);
+  CacheFree(AllocOf(kBusy));  // sets the cache up
+  ASSERT_EQ(tls_cache.capacity[kBusy], base);
   std::vector<void*> blocks;
   for (int round = 0; round < 200; ++round) {
     for (int i = 0; i < 16; ++i) blocks.push_back(AllocOf(kBusy));
     for (void* p : blocks) FreeBlock(p);
     blocks.clear();
   }
-  uint32_t grown = tls_heap.cache_capacity[kBusy];
+  uint32_t grown = tls_cache.capacity[kBusy];
   EXPECT_GT(grown, base);
   EXPECT_LE(grown, std::max<uint32_t>(2, 4 * bytes / ClassBlockSize(kBusy)));
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   // Slow paths of another class only: two scavenges see kBusy idle.
-  uint32_t other_capacity = tls_heap.cache_capacity[kOther];
+  uint32_t other_capacity = tls_cache.capacity[kOther];
   for (uint32_t i = 0; i < 3 * 1024; ++i) {
     for (uint32_t j = 0; j <= other_capacity; ++j) {
       blocks.push_back(AllocOf(kOther));
     }
     for (void* p : blocks) FreeBlock(p);
     blocks.clear();
-    if (tls_heap.cache_capacity[kBusy] == base) break;
+    if (tls_cache.capacity[kBusy] == base) break;
   }
-  EXPECT_EQ(tls_heap.cache_capacity[kBusy], base);
-  EXPECT_EQ(tls_heap.cache_head[kBusy], nullptr);
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(tls_cache.capacity[kBusy], base);
+  EXPECT_EQ(tls_cache.head[kBusy], nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
 }
 
-TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
+TEST(ThreadCacheTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
   constexpr unsigned kClass = 7;
   std::vector<void*> blocks;
   std::set<void*> freed;
@@ -191,17 +191,17 @@ TEST(ThreadHeapTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
     for (int i = 0; i < 1000; ++i) got.push_back(AllocOf(kClass));
     reused = std::count_if(got.begin(), got.end(),
                            [&](void* p) { return freed.count(p) != 0; });
-    EXPECT_EQ(CheckThreadHeap(), nullptr);
+    EXPECT_EQ(CheckThreadCache(), nullptr);
     for (void* p : got) FreeBlock(p);
-    EXPECT_EQ(CheckThreadHeap(), nullptr);
+    EXPECT_EQ(CheckThreadCache(), nullptr);
   }).join();
   // The new thread adopted the spans, with the blocks freed into them.
   EXPECT_GT(reused, 0u);
   for (size_t i = 1; i < blocks.size(); i += 2) FreeBlock(blocks[i]);
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
 }
 
-TEST(ThreadHeapTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
+TEST(ThreadCacheTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
   constexpr unsigned kClass = kNumTinyClasses + 4;  // 2560-byte blocks
   const uint64_t live_before = GetSpanAllocatorStats().spans_live;
   std::vector<void*> blocks;
@@ -212,13 +212,13 @@ TEST(ThreadHeapTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
   // Each free goes back into its abandoned span (this thread owns none of
   // them), and spans go back as they empty: nothing waits for a sweep.
   for (void* p : blocks) FreeBlock(p);
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   SpanAllocatorStats after = GetSpanAllocatorStats();
   EXPECT_EQ(after.spans_abandoned, 0u);
   EXPECT_EQ(after.spans_live, live_before);
 }
 
-TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
+TEST(ThreadCacheTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
   // This thread fills spans of one class and never uses it again; another
   // thread frees every block. Only this thread can take those remote frees
   // in: its scavenging, on the slow paths of other work, must.
@@ -238,7 +238,7 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
     for (void* p : churn) FreeBlock(p);
     churn.clear();
   }
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   // 400 blocks of 4 KiB filled 25 spans; the current and a spare may stay.
   EXPECT_LE(GetSpanAllocatorStats().spans_live + 20, live);
 }
@@ -247,7 +247,7 @@ TEST(ThreadHeapTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
 // thread freeing what other threads made): larson's final RSS kept every
 // span of the main thread's first allocations (their blocks were all freed
 // by workers) until remote frees counted for scavenging.
-TEST(ThreadHeapTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
+TEST(ThreadCacheTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
   constexpr unsigned kIdle = kNumTinyClasses + 8;  // 4 KiB blocks
   std::vector<void*> mine;
   for (int i = 0; i < 400; ++i) mine.push_back(AllocOf(kIdle));
@@ -259,7 +259,7 @@ TEST(ThreadHeapTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
   }).join();
   // Thousands of frees into the exited thread's spans, nothing else.
   for (void* p : theirs) FreeBlock(p);
-  EXPECT_EQ(CheckThreadHeap(), nullptr);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
   EXPECT_LE(GetSpanAllocatorStats().spans_live + 20, live);
 }
 

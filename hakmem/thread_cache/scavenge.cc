@@ -1,9 +1,9 @@
-#include "hakmem/heap/scavenge.h"
+#include "hakmem/thread_cache/scavenge.h"
 
-#include "hakmem/heap/cache_sizing.h"
-#include "hakmem/heap/owned_spans.h"
-#include "hakmem/heap/spill.h"
 #include "hakmem/size_class/size_class.h"
+#include "hakmem/thread_cache/cache_sizing.h"
+#include "hakmem/thread_cache/owned_spans.h"
+#include "hakmem/thread_cache/spill.h"
 
 namespace hakmem::internal {
 namespace {
@@ -15,23 +15,23 @@ constexpr uint32_t kSpansReclaimedPerScavenge = 32;
 
 }  // namespace
 
-void Scavenge(ThreadHeap& heap) {
+void Scavenge(ThreadCache& cache) {
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    if (heap.recent_refills[cls] == 0) {
-      FlushBin(heap, cls);
-      ResetEmptyCache(heap, cls);
+    if (cache.recent_refills[cls] == 0) {
+      FlushBin(cache, cls);
+      ResetEmptyCache(cache, cls);
     }
-    heap.recent_refills[cls] = 0;
-    ReclaimRemoteFrees(heap.spans[cls], kSpansReclaimedPerScavenge);
+    cache.recent_refills[cls] = 0;
+    ReclaimRemoteFrees(cache.spans[cls], kSpansReclaimedPerScavenge);
   }
 }
 
-void CollectThreadHeap(bool force) {
-  ThreadHeap& heap = tls_heap;
-  if (heap.token == 0) return;
+void CollectThreadCache(bool force) {
+  ThreadCache& cache = tls_cache;
+  if (cache.token == 0) return;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    FlushBin(heap, cls);
-    OwnedSpans& o = heap.spans[cls];
+    FlushBin(cache, cls);
+    OwnedSpans& o = cache.spans[cls];
     ReleaseSpare(o);
     if (force && o.current != nullptr) {
       o.available.PushFront(o.current);

@@ -1,4 +1,4 @@
-#include "hakmem/heap/counters.h"
+#include "hakmem/thread_cache/counters.h"
 
 #include <pthread.h>
 
@@ -46,13 +46,13 @@ struct Registry {
   // (later destructors, glibc freeing its per-thread buffers): a block
   // registered again then would dangle once the thread's TLS is gone.
   std::atomic<uint64_t> late[kCounters] = {};
-  // Folds a thread's block at its exit even if its heap was never set up
+  // Folds a thread's block at its exit even if its cache was never set up
   // (a thread that only frees into other threads' spans counts too).
   pthread_key_t exit_key = 0;
   bool exit_key_ready = false;
 };
 ABSL_CONST_INIT Registry g_registry;
-// Initial-exec like the thread heap: the default model in a shared library
+// Initial-exec like the thread cache: the default model in a shared library
 // calls __tls_get_addr, which may allocate (dlopen, dlsym) and recurse
 // (platform/tls.h).
 __thread ThreadCounters tls_counters HAKMEM_TLS_MODEL;

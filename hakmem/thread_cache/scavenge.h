@@ -4,27 +4,27 @@
 // releasing those that emptied. Idle caches shrink and spans whose blocks
 // were all freed by other threads go back without a background thread, on
 // the thread's own slow path.
-#ifndef HAKMEM_HEAP_SCAVENGE_H_
-#define HAKMEM_HEAP_SCAVENGE_H_
+#ifndef HAKMEM_THREAD_CACHE_SCAVENGE_H_
+#define HAKMEM_THREAD_CACHE_SCAVENGE_H_
 
 #include <cstdint>
 
-#include "hakmem/heap/thread_heap.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
 inline constexpr uint32_t kScavengePeriod = 1024;
 
-void Scavenge(ThreadHeap& heap);
+void Scavenge(ThreadCache& cache);
 
-// Counts one slow path of a set-up heap, and scavenges every
+// Counts one slow path of a set-up cache, and scavenges every
 // kScavengePeriod of them. Remote frees count: a thread that only frees (a
 // main thread freeing what exited workers left) still takes in the remote
 // frees of its own spans and gives the empty ones back.
-inline void CountSlowPath(ThreadHeap& heap) {
-  if (++heap.slow_paths % kScavengePeriod == 0) Scavenge(heap);
+inline void CountSlowPath(ThreadCache& cache) {
+  if (++cache.slow_paths % kScavengePeriod == 0) Scavenge(cache);
 }
 
 }  // namespace hakmem::internal
 
-#endif  // HAKMEM_HEAP_SCAVENGE_H_
+#endif  // HAKMEM_THREAD_CACHE_SCAVENGE_H_

@@ -1,4 +1,4 @@
-#include "hakmem/heap/cache_sizing.h"
+#include "hakmem/thread_cache/cache_sizing.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -32,8 +32,8 @@ uint32_t CacheCapacity(unsigned cls, size_t bytes) {
 }
 
 // Doubles the capacity of a busy class's cache, within its growth bound.
-void GrowCache(ThreadHeap& heap, unsigned cls) {
-  CacheBin bin(heap, cls);
+void GrowCache(ThreadCache& cache, unsigned cls) {
+  CacheBin bin(cache, cls);
   uint32_t most =
       CacheCapacity(cls, GetConfig().thread_cache_bytes * kCacheGrowth);
   if (bin.capacity >= most) return;
@@ -44,16 +44,16 @@ void GrowCache(ThreadHeap& heap, unsigned cls) {
 
 }  // namespace
 
-void ResetEmptyCache(ThreadHeap& heap, unsigned cls) {
-  CacheBin bin(heap, cls);
+void ResetEmptyCache(ThreadCache& cache, unsigned cls) {
+  CacheBin bin(cache, cls);
   bin.capacity = CacheCapacity(cls, GetConfig().thread_cache_bytes);
   bin.set_count(0);
 }
 
-void NoteRefill(ThreadHeap& heap, unsigned cls) {
-  if (heap.recent_refills[cls] != UINT16_MAX &&
-      ++heap.recent_refills[cls] % kRefillsToGrow == 0) {
-    GrowCache(heap, cls);
+void NoteRefill(ThreadCache& cache, unsigned cls) {
+  if (cache.recent_refills[cls] != UINT16_MAX &&
+      ++cache.recent_refills[cls] % kRefillsToGrow == 0) {
+    GrowCache(cache, cls);
   }
 }
 

@@ -1,14 +1,14 @@
-#include "hakmem/heap/heap_check.h"
+#include "hakmem/thread_cache/cache_check.h"
 
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/superslab/chunk_map.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 namespace {
 
-const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m, unsigned cls,
+const char* CheckSpan(const ThreadCache& cache, const SpanMeta* m, unsigned cls,
                       SlabList expected_list) {
-  if (m->owner.load(std::memory_order_relaxed) != heap.token) {
+  if (m->owner.load(std::memory_order_relaxed) != cache.token) {
     return "owned span has another owner";
   }
   if (m->size_class != cls) return "span on the list of another class";
@@ -20,7 +20,7 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m, unsigned cls,
   if (carved > m->capacity) return "span carved past its capacity";
   if (m->used > carved) return "span uses more blocks than it carved";
   for (unsigned i = 1; i < m->span_slabs; ++i) {
-    const SlabMeta& tail = m[i];
+    const SpanMeta& tail = m[i];
     if (tail.head != m ||
         tail.owner.load(std::memory_order_relaxed) !=
             m->owner.load(std::memory_order_relaxed) ||
@@ -47,11 +47,11 @@ const char* CheckSpan(const ThreadHeap& heap, const SlabMeta* m, unsigned cls,
 }
 
 template <SlabList tag>
-const char* CheckList(const ThreadHeap& heap, const SpanList<tag>& list,
+const char* CheckList(const ThreadCache& cache, const SpanList<tag>& list,
                       unsigned cls) {
-  const SlabMeta* prev = nullptr;
-  for (const SlabMeta* m = list.head; m != nullptr; m = m->next) {
-    if (const char* e = CheckSpan(heap, m, cls, tag)) return e;
+  const SpanMeta* prev = nullptr;
+  for (const SpanMeta* m = list.head; m != nullptr; m = m->next) {
+    if (const char* e = CheckSpan(cache, m, cls, tag)) return e;
     if (m->prev != prev) return "span list back link broken";
     if (tag == SlabList::kAvailable && m->used == 0) {
       return "empty span kept on the available list";
@@ -64,15 +64,15 @@ const char* CheckList(const ThreadHeap& heap, const SpanList<tag>& list,
 
 }  // namespace
 
-const char* CheckThreadHeap() {
-  ThreadHeap& heap = tls_heap;
+const char* CheckThreadCache() {
+  ThreadCache& cache = tls_cache;
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
-    CacheBin bin(heap, cls);
+    CacheBin bin(cache, cls);
     uint32_t count = 0;
     for (const FreeBlock* b = bin.head; b != nullptr;) {
       if (!InSuperSlab(b)) return "cached block outside every SuperSlab";
-      const SlabMeta* m = SpanMetaOf(b);
-      if (m->owner.load(std::memory_order_relaxed) != heap.token) {
+      const SpanMeta* m = SpanMetaOf(b);
+      if (m->owner.load(std::memory_order_relaxed) != cache.token) {
         return "cached block of a span this thread does not own";
       }
       if (m->size_class != cls) return "cached block of another class";
@@ -82,28 +82,28 @@ const char* CheckThreadHeap() {
       if (++count > bin.count()) return "cache longer than its count";
       b = next;
     }
-    if (heap.token != 0 && count != bin.count()) {
+    if (cache.token != 0 && count != bin.count()) {
       return "cache shorter than its count";
     }
-    if (heap.token != 0 && bin.count() > bin.capacity) {
+    if (cache.token != 0 && bin.count() > bin.capacity) {
       return "cache above its capacity";
     }
-    const OwnedSpans& o = heap.spans[cls];
+    const OwnedSpans& o = cache.spans[cls];
     if (o.current != nullptr) {
-      if (const char* e = CheckSpan(heap, o.current, cls, SlabList::kNone)) {
+      if (const char* e = CheckSpan(cache, o.current, cls, SlabList::kNone)) {
         return e;
       }
     }
     if (o.spare != nullptr) {
-      if (const char* e = CheckSpan(heap, o.spare, cls, SlabList::kNone)) {
+      if (const char* e = CheckSpan(cache, o.spare, cls, SlabList::kNone)) {
         return e;
       }
       if (o.spare->used != 0) return "spare span is not empty";
     }
-    if (const char* e = CheckList(heap, o.available, cls)) {
+    if (const char* e = CheckList(cache, o.available, cls)) {
       return e;
     }
-    if (const char* e = CheckList(heap, o.full, cls)) {
+    if (const char* e = CheckList(cache, o.full, cls)) {
       return e;
     }
   }

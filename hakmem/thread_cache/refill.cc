@@ -1,29 +1,29 @@
 // Refills: an empty thread cache takes a batch of blocks from one of its
-// thread's spans (RefillAndAlloc, thread_heap.h).
+// thread's spans (RefillAndAlloc, thread_cache.h).
 #include <cerrno>
 #include <cstdint>
 
 #include "hakmem/error/memory_error.h"
-#include "hakmem/heap/cache_sizing.h"
-#include "hakmem/heap/counters.h"
-#include "hakmem/heap/guard_sampling.h"
-#include "hakmem/heap/heap_errors.h"
-#include "hakmem/heap/owned_spans.h"
-#include "hakmem/heap/process.h"
-#include "hakmem/heap/scavenge.h"
-#include "hakmem/heap/thread_heap.h"
-#include "hakmem/heap/thread_lifecycle.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/span.h"
+#include "hakmem/thread_cache/cache_errors.h"
+#include "hakmem/thread_cache/cache_sizing.h"
+#include "hakmem/thread_cache/counters.h"
+#include "hakmem/thread_cache/guard_sampling.h"
+#include "hakmem/thread_cache/owned_spans.h"
+#include "hakmem/thread_cache/process.h"
+#include "hakmem/thread_cache/scavenge.h"
+#include "hakmem/thread_cache/thread_cache.h"
+#include "hakmem/thread_cache/thread_lifecycle.h"
 
 namespace hakmem::internal {
 namespace {
 
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
-uint32_t TakeBlocks(SlabMeta* m, uint32_t want, CacheBin bin) {
+uint32_t TakeBlocks(SpanMeta* m, uint32_t want, CacheBin bin) {
   HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
   SpanBatch batch = SpanTakeBatch(m, want, ClassTierName(m->size_class));
   if (batch.count == 0) return 0;
@@ -64,43 +64,43 @@ FreeBlock* PopChecked(CacheBin bin, unsigned cls) {
 }  // namespace
 
 void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
-  ThreadHeap& heap = tls_heap;
-  if (ABSL_PREDICT_FALSE(heap.token == 0)) SetUpThreadHeap(heap);
+  ThreadCache& cache = tls_cache;
+  if (ABSL_PREDICT_FALSE(cache.token == 0)) SetUpThreadCache(cache);
   HAK_COUNT(Counter::kAllocRefill);
-  CountSlowPath(heap);
-  if (kDetection && ABSL_PREDICT_FALSE(CacheBin(heap, cls).count() != 0)) {
+  CountSlowPath(cache);
+  if (kDetection && ABSL_PREDICT_FALSE(CacheBin(cache, cls).count() != 0)) {
     // The cache ran out before its count: a corrupted link that named a
     // free block further down the list made the pops skip the blocks in
     // between (leaked). The link itself is gone with the block popped.
     ReportMemoryError(MemoryError::kCorruptedFreeList, nullptr,
                       ClassTierName(cls), static_cast<int>(cls));
-    CacheBin(heap, cls).set_count(0);
+    CacheBin(cache, cls).set_count(0);
   }
-  NoteRefill(heap, cls);
-  OwnedSpans& o = heap.spans[cls];
-  CacheBin bin(heap, cls);
+  NoteRefill(cache, cls);
+  OwnedSpans& o = cache.spans[cls];
+  CacheBin bin(cache, cls);
   uint32_t want = bin.capacity / 2;
-  if (ABSL_PREDICT_FALSE(heap.guard_countdown != 0)) {
-    if (void* p = SampleGuarded(heap, cls, size, &want)) {
-      if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
-        TearDownThreadHeap(nullptr);  // as below
+  if (ABSL_PREDICT_FALSE(cache.guard_countdown != 0)) {
+    if (void* p = SampleGuarded(cache, cls, size, &want)) {
+      if (ABSL_PREDICT_FALSE(PastLastExitRound(cache))) {
+        TearDownThreadCache(nullptr);  // as below
       }
       return p;
     }
   }
   for (;;) {
     if (o.current != nullptr) {
-      SlabMeta* m = PreferFreedBlocks(o);
+      SpanMeta* m = PreferFreedBlocks(o);
       if (uint32_t n = TakeBlocks(m, want, bin)) {
         CountBlocksServed(n);
-        CountTowardsSample(heap, n);
+        CountTowardsSample(cache, n);
         if (FreeBlock* block = PopChecked(bin, cls)) {
           MarkLive(block);
           AsanUnpoison(block, ClassBlockSize(cls));
           // Past the last destructor round nothing would give this
           // thread's spans back: do it now, keeping only the block.
-          if (ABSL_PREDICT_FALSE(PastLastExitRound(heap))) {
-            TearDownThreadHeap(nullptr);
+          if (ABSL_PREDICT_FALSE(PastLastExitRound(cache))) {
+            TearDownThreadCache(nullptr);
           }
           return block;
         }
@@ -109,7 +109,7 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
       o.current = nullptr;
       o.full.PushBack(m);
     }
-    o.current = NextSpan(heap, cls);
+    o.current = NextSpan(cache, cls);
     if (o.current == nullptr) {
       HAK_COUNT(Counter::kRefillFailed);
       errno = ENOMEM;
@@ -122,7 +122,7 @@ void* AllocAfterCorruptedCache(size_t size, unsigned cls,
                                FreeBlock* block) noexcept {
   ReportCorruptedBlock(block, cls);
   HAK_COUNT(Counter::kCacheDropped);
-  CacheBin bin(tls_heap, cls);
+  CacheBin bin(tls_cache, cls);
   bin.head = nullptr;
   bin.set_count(0);
   return RefillAndAlloc(size, cls);

@@ -1,9 +1,9 @@
-// The per-thread heap: for every slab size class, a LIFO cache of free
+// The per-thread cache: for every slab size class, a LIFO cache of free
 // blocks (the fast path) and the spans this thread owns (the refill source).
 //
 // Fast paths (always inline, no atomics, locks, stats or getenv):
-//   HeapAlloc: pop the class's cache.
-//   HeapFree:  validate the pointer, and if this thread owns its span, check
+//   CacheAlloc: pop the class's cache.
+//   CacheFree:  validate the pointer, and if this thread owns its span, check
 //              and set the free key and push onto the cache.
 // Everything else is out of line: refill on an empty cache, spill on a full
 // one, remote free to another thread's span, thread set-up and exit.
@@ -11,12 +11,12 @@
 // Invariants:
 //   - a cache holds only blocks of spans its thread owns, each with its free
 //     key set and its link encoded (free_block.h);
-//   - SlabMeta::used counts the blocks out of a span: live, cached in the
-//     owner's heap, or pending on its remote-free stack;
+//   - SpanMeta::used counts the blocks out of a span: live, cached in the
+//     owner's cache, or pending on its remote-free stack;
 //   - a span with used == 0 that is not its owner's current span is given
 //     back to the span allocator at once.
-#ifndef HAKMEM_HEAP_THREAD_HEAP_H_
-#define HAKMEM_HEAP_THREAD_HEAP_H_
+#ifndef HAKMEM_THREAD_CACHE_THREAD_CACHE_H_
+#define HAKMEM_THREAD_CACHE_THREAD_CACHE_H_
 
 #include <atomic>
 #include <cstddef>
@@ -25,7 +25,6 @@
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "hakmem/error/memory_error.h"
-#include "hakmem/heap/counters.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/platform/tls.h"
 #include "hakmem/size_class/size_class.h"
@@ -33,6 +32,7 @@
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/span_list.h"
 #include "hakmem/superslab/superslab.h"
+#include "hakmem/thread_cache/counters.h"
 
 namespace hakmem::internal {
 
@@ -47,8 +47,8 @@ namespace hakmem::internal {
 // back spans (and page faults) over and over; a second one that empties is
 // released.
 struct OwnedSpans {
-  SlabMeta* current;
-  SlabMeta* spare;
+  SpanMeta* current;
+  SpanMeta* spare;
   SpanList<SlabList::kAvailable> available;
   SpanList<SlabList::kFull> full;
 };
@@ -64,13 +64,13 @@ struct OwnedSpans {
 // decrement-and-test. Heads, rooms and capacities are parallel arrays, not
 // one array of 16-byte records, so that the fast paths index them by class
 // with a scaled index and no multiply (two instructions fewer per pair).
-struct ThreadHeap {
-  FreeBlock* cache_head[kNumClasses];
-  uint32_t cache_room[kNumClasses];
-  uint32_t cache_capacity[kNumClasses];  // from HAKMEM_TCACHE_BYTES
+struct ThreadCache {
+  FreeBlock* head[kNumClasses];
+  uint32_t room[kNumClasses];
+  uint32_t capacity[kNumClasses];  // from HAKMEM_TCACHE_BYTES
   uint64_t token;  // owner token of this thread's spans; 0 = not set up
   // g_free_key_secret and g_link_multiplier (superslab/free_block.h),
-  // copied when the heap is set up: the fast paths read each with one
+  // copied when the cache is set up: the fast paths read each with one
   // %fs-relative operand, where a global costs two loads in a shared
   // library (through the GOT).
   uint64_t free_key_secret;
@@ -87,12 +87,12 @@ struct ThreadHeap {
   OwnedSpans spans[kNumClasses];
 };
 
-// One class's cache, as a view of the heap's parallel arrays (slow paths).
+// One class's cache, as a view of the cache's parallel arrays (slow paths).
 struct CacheBin {
-  CacheBin(ThreadHeap& heap, unsigned cls)
-      : head(heap.cache_head[cls]),
-        room(heap.cache_room[cls]),
-        capacity(heap.cache_capacity[cls]) {}
+  CacheBin(ThreadCache& cache, unsigned cls)
+      : head(cache.head[cls]),
+        room(cache.room[cls]),
+        capacity(cache.capacity[cls]) {}
   FreeBlock*& head;
   uint32_t& room;
   uint32_t& capacity;  // spill above it
@@ -101,73 +101,73 @@ struct CacheBin {
   void set_count(uint32_t n) { room = capacity + 1 - n; }
 };
 
-extern __thread ThreadHeap tls_heap HAKMEM_TLS_MODEL;
+extern __thread ThreadCache tls_cache HAKMEM_TLS_MODEL;
 
-// The calling thread's heap, for the fast paths. With dynamic TLS
+// The calling thread's cache, for the fast paths. With dynamic TLS
 // (platform/tls.h) its address is a call to __tls_get_addr, which clang
 // repeats at every access (three calls per malloc): the empty asm makes the
 // address a value computed once. Initial-exec accesses stay %fs-relative.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline ThreadHeap& CurrentHeap() {
-  ThreadHeap* heap = &tls_heap;
-  if (HAKMEM_DYNAMIC_TLS) asm("" : "+r"(heap));
-  return *heap;
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline ThreadCache& CurrentCache() {
+  ThreadCache* cache = &tls_cache;
+  if (HAKMEM_DYNAMIC_TLS) asm("" : "+r"(cache));
+  return *cache;
 }
 
-// Slow paths (refill.cc, spill.cc, remote_free.cc, heap_errors.cc). `size` is
-// the request, for a sampled guarded allocation (HeapAlloc). (The size comes
+// Slow paths (refill.cc, spill.cc, remote_free.cc, cache_errors.cc). `size` is
+// the request, for a sampled guarded allocation (CacheAlloc). (The size comes
 // first: it arrives in the register it is in already.)
 ABSL_ATTRIBUTE_NOINLINE void* RefillAndAlloc(size_t size,
                                              unsigned cls) noexcept;
 ABSL_ATTRIBUTE_NOINLINE void SpillCache(unsigned cls) noexcept;
 // Frees `p`, a carved block start of the span that `slab` (any of its
 // slabs) belongs to, for a thread that does not own the span.
-ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SlabMeta* slab, void* p) noexcept;
+ABSL_ATTRIBUTE_NOINLINE void RemoteFree(SpanMeta* slab, void* p) noexcept;
 // A cached block was written to after it was freed: reported; the cache is
 // dropped (leaked) and refilled.
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void* AllocAfterCorruptedCache(
     size_t size, unsigned cls, FreeBlock* block) noexcept;
 ABSL_ATTRIBUTE_COLD ABSL_ATTRIBUTE_NOINLINE void ReportSlabFreeError(
-    MemoryError error, const SlabMeta* span, const void* p) noexcept;
+    MemoryError error, const SpanMeta* span, const void* p) noexcept;
 
 // A block of class `cls` for a request of `size` bytes, or nullptr with
 // errno = ENOMEM. A refill may serve it from the guarded pool instead
 // (guard/guarded_pool.h), placed by `size`: a caller that needs more than
 // 16-byte alignment passes the size rounded up to its alignment.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* HeapAlloc(unsigned cls,
-                                                    size_t size) noexcept {
-  ThreadHeap& heap = CurrentHeap();
-  FreeBlock* block = heap.cache_head[cls];
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void* CacheAlloc(unsigned cls,
+                                                     size_t size) noexcept {
+  ThreadCache& cache = CurrentCache();
+  FreeBlock* block = cache.head[cls];
   if (ABSL_PREDICT_FALSE(block == nullptr)) return RefillAndAlloc(size, cls);
   // The block's key word must seal its link (free_block.h): then the link
   // is the one this thread stored, and nothing else about it needs
   // checking. The seal is computed beside the pop, not on its chain: the
   // next pop waits only for the load of the link.
-  uint64_t key = FreeKey(heap.free_key_secret, block);
+  uint64_t key = FreeKey(cache.free_key_secret, block);
   FreeBlock* next = reinterpret_cast<FreeBlock*>(block->link);
   if (kDetection && ABSL_PREDICT_FALSE(!HoldsOwnerListState(
-                        block, key, heap.link_multiplier))) {
+                        block, key, cache.link_multiplier))) {
     return AllocAfterCorruptedCache(size, cls, block);
   }
-  heap.cache_head[cls] = next;
-  ++heap.cache_room[cls];
+  cache.head[cls] = next;
+  ++cache.room[cls];
   MarkLive(block);
   AsanUnpoison(block, ClassBlockSize(cls));
   HAK_COUNT(Counter::kAllocCacheHit);
   return block;
 }
 
-// The body of HeapFree and HeapFreeOfClass. With kClassGiven, `given_cls`
+// The body of CacheFree and CacheFreeOfClass. With kClassGiven, `given_cls`
 // is the class the caller's size says, checked first: when the block's span
 // is of another class, nothing is done and false is returned (the caller's
 // slow path sorts out what that means). Otherwise returns true.
 template <bool kClassGiven>
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeImpl(
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool CacheFreeImpl(
     void* p, [[maybe_unused]] unsigned given_cls) noexcept {
-  ThreadHeap& heap = CurrentHeap();
+  ThreadCache& cache = CurrentCache();
   // The metadata of p's own slab, found by arithmetic alone: the span
-  // head's would cost a dependent load (SlabMeta::head) on the free path's
+  // head's would cost a dependent load (SpanMeta::head) on the free path's
   // critical chain, and every slab of a span mirrors what a free reads.
-  SlabMeta* slab = SlabMetaOf(p);
+  SpanMeta* slab = MirroredSpanMetaOf(p);
   if (kClassGiven && ABSL_PREDICT_FALSE(slab->size_class != given_cls)) {
     return false;
   }
@@ -177,70 +177,70 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeImpl(
     return true;
   }
   if (ABSL_PREDICT_FALSE(slab->owner.load(std::memory_order_relaxed) !=
-                         heap.token)) {
+                         cache.token)) {
     RemoteFree(slab, p);
     return true;
   }
-  // The owner check passed, so the heap is set up and has the secret.
+  // The owner check passed, so the cache is set up and has the secret.
   FreeBlock* block = static_cast<FreeBlock*>(p);
-  uint64_t key = FreeKey(heap.free_key_secret, block);
+  uint64_t key = FreeKey(cache.free_key_secret, block);
   if (kDetection &&
-      ABSL_PREDICT_FALSE(HoldsFreeKeyWord(block, key, heap.link_multiplier))) {
+      ABSL_PREDICT_FALSE(HoldsFreeKeyWord(block, key, cache.link_multiplier))) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return true;
   }
   unsigned cls = kClassGiven ? given_cls : slab->size_class;
-  SetOwnerListLink(block, heap.cache_head[cls], key, heap.link_multiplier);
+  SetOwnerListLink(block, cache.head[cls], key, cache.link_multiplier);
   AsanPoison(block + 1, slab->block_size - sizeof(FreeBlock));
-  heap.cache_head[cls] = block;
+  cache.head[cls] = block;
   HAK_COUNT(Counter::kFreeToCache);
-  if (ABSL_PREDICT_FALSE(--heap.cache_room[cls] == 0)) SpillCache(cls);
+  if (ABSL_PREDICT_FALSE(--cache.room[cls] == 0)) SpillCache(cls);
   return true;
 }
 
 // Frees `p`, which lies inside a SuperSlab (InSuperSlab(p)). Errors are
 // reported and, if the program goes on, the block is left alone.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline void HeapFree(void* p) noexcept {
-  HeapFreeImpl</*kClassGiven=*/false>(p, 0);
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void CacheFree(void* p) noexcept {
+  CacheFreeImpl</*kClassGiven=*/false>(p, 0);
 }
 
-// HeapFree of `p` (InSuperSlab(p)) for a sized free whose size is of class
+// CacheFree of `p` (InSuperSlab(p)) for a sized free whose size is of class
 // `cls`; false, with nothing done, when p's span is of another class.
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HeapFreeOfClass(
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool CacheFreeOfClass(
     void* p, unsigned cls) noexcept {
-  return HeapFreeImpl</*kClassGiven=*/true>(p, cls);
+  return CacheFreeImpl</*kClassGiven=*/true>(p, cls);
 }
 
 // Whether the slab block at `p` (InSuperSlab(p)) is live: carved, at a block
 // start, and without a free block's key word. Used by realloc and
 // usable_size.
-inline bool IsLiveSlabBlock(const SlabMeta* span, const void* p) {
+inline bool IsLiveSlabBlock(const SpanMeta* span, const void* p) {
   return IsCarvedBlockStart(span, p) &&
          !HoldsFreeKeyWord(static_cast<const FreeBlock*>(p), FreeKey(p),
                            g_link_multiplier);
 }
 
-// fork() support. In the child only the forking thread exists: its heap
-// carries on; the spans of the other threads stay owned by heaps that are
+// fork() support. In the child only the forking thread exists: its cache
+// carries on; the spans of the other threads stay owned by caches that are
 // gone (their blocks can still be freed, into remote-free stacks).
-void HeapForkPrepare();
-void HeapForkParent();
-void HeapForkChild();
+void ThreadCacheForkPrepare();
+void ThreadCacheForkParent();
+void ThreadCacheForkChild();
 
 // Returns the calling thread's cached blocks to their spans and gives back
 // its spans that are empty (with `force`, also the current ones).
-void CollectThreadHeap(bool force);
+void CollectThreadCache(bool force);
 
-// A fresh owner token, never given to anyone else (thread heaps and arenas
+// A fresh owner token, never given to anyone else (thread caches and arenas
 // draw from the same sequence).
 uint64_t NewOwnerToken();
 
-struct HeapStats {
+struct ThreadCacheStats {
   uint64_t blocks_served;  // blocks moved from spans into thread caches
-  uint64_t threads_live;   // threads with a set-up heap
+  uint64_t threads_live;   // threads with a set-up cache
 };
-HeapStats GetHeapStats();
+ThreadCacheStats GetThreadCacheStats();
 
 }  // namespace hakmem::internal
 
-#endif  // HAKMEM_HEAP_THREAD_HEAP_H_
+#endif  // HAKMEM_THREAD_CACHE_THREAD_CACHE_H_

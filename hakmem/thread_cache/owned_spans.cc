@@ -1,13 +1,13 @@
-#include "hakmem/heap/owned_spans.h"
+#include "hakmem/thread_cache/owned_spans.h"
 
-#include "hakmem/heap/counters.h"
 #include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/counters.h"
 
 namespace hakmem::internal {
 namespace {
 
-void Unlink(OwnedSpans& o, SlabMeta* m) {
+void Unlink(OwnedSpans& o, SpanMeta* m) {
   if (m->list == SlabList::kAvailable) {
     o.available.Remove(m);
   } else if (m->list == SlabList::kFull) {
@@ -17,20 +17,20 @@ void Unlink(OwnedSpans& o, SlabMeta* m) {
 
 }  // namespace
 
-SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
-  OwnedSpans& o = heap.spans[cls];
-  if (SlabMeta* m = o.available.head) {
+SpanMeta* NextSpan(ThreadCache& cache, unsigned cls) {
+  OwnedSpans& o = cache.spans[cls];
+  if (SpanMeta* m = o.available.head) {
     Unlink(o, m);
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
-  if (SlabMeta* m = o.spare) {
+  if (SpanMeta* m = o.spare) {
     o.spare = nullptr;
     HAK_COUNT(Counter::kSpanFromAvailable);
     return m;
   }
   for (int i = 0; i < kSpansScannedPerRefill && o.full.head != nullptr; ++i) {
-    SlabMeta* m = o.full.head;
+    SpanMeta* m = o.full.head;
     Unlink(o, m);
     if (m->remote_head.load(std::memory_order_relaxed) != nullptr) {
       HAK_COUNT(Counter::kSpanFromFull);
@@ -38,13 +38,13 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
     }
     o.full.PushBack(m);
   }
-  if (SlabMeta* m = AdoptSpan(cls, heap.token)) {
+  if (SpanMeta* m = AdoptSpan(cls, cache.token)) {
     HAK_COUNT(Counter::kSpanAdopted);
     return m;
   }
   HAK_COUNT(Counter::kSpanNew);
   bool mapped;
-  SlabMeta* m = AcquireSpan(cls, heap.token, &mapped);
+  SpanMeta* m = AcquireSpan(cls, cache.token, &mapped);
   if (mapped) HAK_COUNT(Counter::kSpanNewSuperSlab);
   return m;
 }
@@ -52,9 +52,9 @@ SlabMeta* NextSpan(ThreadHeap& heap, unsigned cls) {
 // A freed block is resident memory already; a fresh one is a fresh page
 // when blocks are large. Carving first made pool-sized workloads touch 1.5x
 // the pages, at 0.7x the speed (RESULTS.md).
-SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
-  SlabMeta* m = o.current;
-  SlabMeta* reuse = o.available.head;
+SpanMeta* PreferFreedBlocks(OwnedSpans& o) {
+  SpanMeta* m = o.current;
+  SpanMeta* reuse = o.available.head;
   if (m->free_list != nullptr ||
       m->remote_head.load(std::memory_order_relaxed) != nullptr ||
       reuse == nullptr || reuse->free_list == nullptr) {
@@ -66,8 +66,8 @@ SlabMeta* PreferFreedBlocks(OwnedSpans& o) {
   return reuse;
 }
 
-void ReturnedToSpan(ThreadHeap& heap, SlabMeta* m) {
-  OwnedSpans& o = heap.spans[m->size_class];
+void ReturnedToSpan(ThreadCache& cache, SpanMeta* m) {
+  OwnedSpans& o = cache.spans[m->size_class];
   if (m == o.current) return;
   if (m->used == 0) {
     Unlink(o, m);
@@ -87,9 +87,9 @@ void ReturnedToSpan(ThreadHeap& heap, SlabMeta* m) {
 // else, so without this it could never empty.
 void ReclaimRemoteFrees(OwnedSpans& o, uint32_t limit) {
   auto reclaim = [&o, limit](auto& list) {
-    SlabMeta* m = list.head;
+    SpanMeta* m = list.head;
     for (uint32_t seen = 0; m != nullptr && seen < limit; ++seen) {
-      SlabMeta* next = m->next;
+      SpanMeta* next = m->next;
       SpanDrainRemoteFrees(m);
       if (m->used == 0) {
         Unlink(o, m);
@@ -117,12 +117,12 @@ void ReleaseSpare(OwnedSpans& o) {
 void DisownSpans(OwnedSpans& o) {
   ReleaseSpare(o);
   if (o.current != nullptr) {
-    SlabMeta* m = o.current;
+    SpanMeta* m = o.current;
     o.current = nullptr;
     o.available.PushFront(m);
   }
   auto disown = [](auto& list) {
-    while (SlabMeta* m = list.PopFront()) {
+    while (SpanMeta* m = list.PopFront()) {
       SpanDrainRemoteFrees(m);
       if (m->used == 0) {
         ReleaseSpan(m);

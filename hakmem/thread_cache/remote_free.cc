@@ -1,18 +1,18 @@
 // Remote frees: a block freed by a thread that does not own its span
-// (RemoteFree, thread_heap.h).
+// (RemoteFree, thread_cache.h).
 #include <cstdint>
 
-#include "hakmem/heap/counters.h"
-#include "hakmem/heap/scavenge.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/platform/asan.h"
 #include "hakmem/superslab/remote_free_stack.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/counters.h"
+#include "hakmem/thread_cache/scavenge.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
-void RemoteFree(SlabMeta* slab, void* p) noexcept {
-  SlabMeta* span = slab->head;
+void RemoteFree(SpanMeta* slab, void* p) noexcept {
+  SpanMeta* span = slab->head;
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(block);
   // Atomic, so that of two threads freeing the same block at once exactly
@@ -49,8 +49,8 @@ void RemoteFree(SlabMeta* slab, void* p) noexcept {
     if (owner == kNoOwner || owner == kClaimedOwner) RequestAbandonedSweep();
   }
   // Last, with the block where it belongs.
-  ThreadHeap& heap = tls_heap;
-  if (heap.token != 0) CountSlowPath(heap);
+  ThreadCache& cache = tls_cache;
+  if (cache.token != 0) CountSlowPath(cache);
 }
 
 }  // namespace hakmem::internal

@@ -1,4 +1,4 @@
-#include "hakmem/heap/process.h"
+#include "hakmem/thread_cache/process.h"
 
 #include <pthread.h>
 
@@ -7,11 +7,11 @@
 #include "absl/base/attributes.h"
 #include "hakmem/config/config.h"
 #include "hakmem/guard/guarded_pool.h"
-#include "hakmem/heap/thread_lifecycle.h"
 #include "hakmem/platform/fatal_report.h"
 #include "hakmem/platform/process_secret.h"
 #include "hakmem/platform/spin_lock.h"
 #include "hakmem/superslab/free_block.h"
+#include "hakmem/thread_cache/thread_lifecycle.h"
 
 namespace hakmem::internal {
 namespace {
@@ -35,7 +35,7 @@ void SetUpProcess() {
   g_free_key_secret = secrets.free_key;
   g_link_multiplier = secrets.link_multiplier;
   if (GetConfig().guard_rate != 0) ReserveGuardedPool();
-  if (pthread_key_create(&g_process.exit_key, TearDownThreadHeap) != 0) {
+  if (pthread_key_create(&g_process.exit_key, TearDownThreadCache) != 0) {
     FatalError("pthread_key_create failed: cannot track thread exit");
   }
   g_process.ready.store(true, std::memory_order_release);
@@ -43,13 +43,13 @@ void SetUpProcess() {
 
 }  // namespace
 
-void RegisterThreadHeap(ThreadHeap* heap) {
+void RegisterThreadCache(ThreadCache* cache) {
   g_process.threads_live.fetch_add(1, std::memory_order_relaxed);
-  // A non-null value makes pthread call TearDownThreadHeap at thread exit.
-  pthread_setspecific(g_process.exit_key, heap);
+  // A non-null value makes pthread call TearDownThreadCache at thread exit.
+  pthread_setspecific(g_process.exit_key, cache);
 }
 
-void UnregisterThreadHeap() {
+void UnregisterThreadCache() {
   g_process.threads_live.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -62,16 +62,16 @@ uint64_t NewOwnerToken() {
   return g_process.next_token.fetch_add(1, std::memory_order_relaxed);
 }
 
-void HeapForkPrepare() { g_process.lock.Lock(); }
-void HeapForkParent() { g_process.lock.Unlock(); }
-void HeapForkChild() {
+void ThreadCacheForkPrepare() { g_process.lock.Lock(); }
+void ThreadCacheForkParent() { g_process.lock.Unlock(); }
+void ThreadCacheForkChild() {
   g_process.lock.Unlock();
-  g_process.threads_live.store(tls_heap.token != 0 ? 1 : 0,
+  g_process.threads_live.store(tls_cache.token != 0 ? 1 : 0,
                                std::memory_order_relaxed);
 }
 
-HeapStats GetHeapStats() {
-  return HeapStats{
+ThreadCacheStats GetThreadCacheStats() {
+  return ThreadCacheStats{
       g_process.blocks_served.load(std::memory_order_relaxed),
       g_process.threads_live.load(std::memory_order_relaxed),
   };

@@ -5,8 +5,8 @@
 // HAKMEM_COUNTERS=1); otherwise HAK_COUNT expands to nothing and the fast
 // paths carry no trace of them (compare the callgrind counts of both
 // builds: tools/fast_path_budget.sh).
-#ifndef HAKMEM_HEAP_COUNTERS_H_
-#define HAKMEM_HEAP_COUNTERS_H_
+#ifndef HAKMEM_THREAD_CACHE_COUNTERS_H_
+#define HAKMEM_THREAD_CACHE_COUNTERS_H_
 
 #include <cstdint>
 
@@ -67,4 +67,4 @@ void SumCounters(uint64_t (&out)[static_cast<int>(Counter::kCount)]);
 
 }  // namespace hakmem::internal
 
-#endif  // HAKMEM_HEAP_COUNTERS_H_
+#endif  // HAKMEM_THREAD_CACHE_COUNTERS_H_

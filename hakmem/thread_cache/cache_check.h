@@ -1,14 +1,14 @@
-// A full consistency check of the calling thread's heap, for tests and
+// A full consistency check of the calling thread's cache, for tests and
 // fuzzers: O(cached blocks + owned spans), never called by the allocator.
-#ifndef HAKMEM_HEAP_HEAP_CHECK_H_
-#define HAKMEM_HEAP_HEAP_CHECK_H_
+#ifndef HAKMEM_THREAD_CACHE_CACHE_CHECK_H_
+#define HAKMEM_THREAD_CACHE_CACHE_CHECK_H_
 
 namespace hakmem::internal {
 
 // nullptr when every invariant holds, else a description of the first one
 // that does not (a static string).
-const char* CheckThreadHeap();
+const char* CheckThreadCache();
 
 }  // namespace hakmem::internal
 
-#endif  // HAKMEM_HEAP_HEAP_CHECK_H_
+#endif  // HAKMEM_THREAD_CACHE_CACHE_CHECK_H_

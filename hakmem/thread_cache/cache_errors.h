@@ -1,7 +1,7 @@
-// The memory errors the heap's slow paths report (ReportSlabFreeError, for
-// the fast paths, is declared in thread_heap.h).
-#ifndef HAKMEM_HEAP_HEAP_ERRORS_H_
-#define HAKMEM_HEAP_HEAP_ERRORS_H_
+// The memory errors the cache's slow paths report (ReportSlabFreeError, for
+// the fast paths, is declared in thread_cache.h).
+#ifndef HAKMEM_THREAD_CACHE_CACHE_ERRORS_H_
+#define HAKMEM_THREAD_CACHE_CACHE_ERRORS_H_
 
 #include "hakmem/superslab/free_block.h"
 
@@ -14,4 +14,4 @@ void ReportCorruptedBlock(const FreeBlock* b, unsigned cls);
 
 }  // namespace hakmem::internal
 
-#endif  // HAKMEM_HEAP_HEAP_ERRORS_H_
+#endif  // HAKMEM_THREAD_CACHE_CACHE_ERRORS_H_

@@ -1,12 +1,12 @@
-#include "hakmem/heap/spill.h"
+#include "hakmem/thread_cache/spill.h"
 
 #include <cstdint>
 
-#include "hakmem/heap/counters.h"
-#include "hakmem/heap/heap_errors.h"
-#include "hakmem/heap/owned_spans.h"
-#include "hakmem/heap/scavenge.h"
 #include "hakmem/superslab/span.h"
+#include "hakmem/thread_cache/cache_errors.h"
+#include "hakmem/thread_cache/counters.h"
+#include "hakmem/thread_cache/owned_spans.h"
+#include "hakmem/thread_cache/scavenge.h"
 
 namespace hakmem::internal {
 namespace {
@@ -19,11 +19,11 @@ namespace {
 // followed, and only the last block is relinked. The span then goes where
 // its blocks say (ReturnedToSpan). Returns 0 when the bin is empty, or its
 // next block is corrupted: reported, and the rest of the bin leaked.
-uint32_t ReturnRunToSpan(ThreadHeap& heap, CacheBin bin, unsigned cls,
+uint32_t ReturnRunToSpan(ThreadCache& cache, CacheBin bin, unsigned cls,
                          uint32_t limit) {
   FreeBlock* b = bin.head;
   if (b == nullptr) return 0;
-  SlabMeta* m = SpanMetaOf(b);
+  SpanMeta* m = SpanMetaOf(b);
   FreeBlock* first = b;
   FreeBlock* last = nullptr;
   uint32_t n = 0;
@@ -32,8 +32,8 @@ uint32_t ReturnRunToSpan(ThreadHeap& heap, CacheBin bin, unsigned cls,
   // address bits, no load, and the blocks of a slab belong to one span. A
   // multi-slab span may take more than one run.
   uintptr_t slab = reinterpret_cast<uintptr_t>(b) >> kSlabShift;
-  const uint64_t secret = heap.free_key_secret;
-  const uint64_t multiplier = heap.link_multiplier;
+  const uint64_t secret = cache.free_key_secret;
+  const uint64_t multiplier = cache.link_multiplier;
   while (n < limit && b != nullptr &&
          reinterpret_cast<uintptr_t>(b) >> kSlabShift == slab) {
     FreeBlock* next = reinterpret_cast<FreeBlock*>(b->link);
@@ -57,30 +57,30 @@ uint32_t ReturnRunToSpan(ThreadHeap& heap, CacheBin bin, unsigned cls,
     bin.head = b;
     bin.room += n;
   }
-  if (n != 0) ReturnedToSpan(heap, m);
+  if (n != 0) ReturnedToSpan(cache, m);
   return broken ? 0 : n;
 }
 
 }  // namespace
 
-void FlushBin(ThreadHeap& heap, unsigned cls) {
-  CacheBin bin(heap, cls);
-  while (ReturnRunToSpan(heap, bin, cls, UINT32_MAX) != 0) {
+void FlushBin(ThreadCache& cache, unsigned cls) {
+  CacheBin bin(cache, cls);
+  while (ReturnRunToSpan(cache, bin, cls, UINT32_MAX) != 0) {
   }
 }
 
 void SpillCache(unsigned cls) noexcept {
-  ThreadHeap& heap = tls_heap;
-  CacheBin bin(heap, cls);
+  ThreadCache& cache = tls_cache;
+  CacheBin bin(cache, cls);
   HAK_COUNT(Counter::kSpill);
   uint32_t keep = bin.capacity / 2;
   uint32_t excess = bin.count() - keep;
   while (excess != 0) {
-    uint32_t n = ReturnRunToSpan(heap, bin, cls, excess);
+    uint32_t n = ReturnRunToSpan(cache, bin, cls, excess);
     if (n == 0) break;  // corrupted: the bin is gone
     excess -= n;
   }
-  CountSlowPath(heap);
+  CountSlowPath(cache);
 }
 
 }  // namespace hakmem::internal

@@ -1,10 +1,10 @@
-#include "hakmem/heap/heap_errors.h"
+#include "hakmem/thread_cache/cache_errors.h"
 
 #include "hakmem/error/memory_error.h"
-#include "hakmem/heap/counters.h"
-#include "hakmem/heap/thread_heap.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/remote_free_stack.h"
+#include "hakmem/thread_cache/counters.h"
+#include "hakmem/thread_cache/thread_cache.h"
 
 namespace hakmem::internal {
 
@@ -13,7 +13,7 @@ void ReportCorruptedBlock(const FreeBlock* b, unsigned cls) {
                     static_cast<int>(cls));
 }
 
-void ReportSlabFreeError(MemoryError error, const SlabMeta* span,
+void ReportSlabFreeError(MemoryError error, const SpanMeta* span,
                          const void* p) noexcept {
   // A free slab (nothing carved) has no class; report the pointer alone.
   HAK_COUNT(Counter::kFreeRejected);
