@@ -207,8 +207,8 @@ enum hak_error_kind {
 struct hak_error {
   enum hak_error_kind kind;
   const void* ptr;
-  const char* tier;    /* "tiny", "pool", "large", "arena", "superslab",
-                          "unknown" */
+  const char* tier;    /* "tiny", "pool", "large", "arena", "guarded",
+                          "superslab" or "unknown" */
   int size_class;      /* slab size class, or -1 */
   unsigned thread;     /* kernel thread id of the thread that erred */
   const char* message; /* the one-line report, without a newline */

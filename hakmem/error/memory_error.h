@@ -51,7 +51,8 @@ const char* MemoryErrorName(MemoryError error);
 struct MemoryErrorReport {
   MemoryError error;
   const void* ptr;
-  const char* tier;  // "tiny", "pool", "large", "superslab" or "unknown"
+  const char* tier;  // "tiny", "pool", "large", "arena", "guarded",
+                     // "superslab" or "unknown"
   int size_class;    // the slab size class, or -1
   unsigned thread;   // kernel thread id
   const char* line;  // the formatted report, without a newline
