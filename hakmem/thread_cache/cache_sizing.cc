@@ -9,9 +9,9 @@
 namespace hakmem::internal {
 namespace {
 
-// Bounds of a thread cache, in blocks, whatever HAKMEM_TCACHE_BYTES says.
+// The least a thread cache holds, in blocks, whatever HAKMEM_TCACHE_BYTES
+// says (kMaxCacheBlocks, the most, is in the header).
 constexpr size_t kMinCacheBlocks = 2;
-constexpr size_t kMaxCacheBlocks = 256;
 
 // A cache starts at HAKMEM_TCACHE_BYTES worth of blocks. A class that
 // refills this many times between two scavenges is busy: its capacity
@@ -20,10 +20,10 @@ constexpr size_t kMaxCacheBlocks = 256;
 // shrinks it back. What this buys is for large blocks, where the byte
 // budget leaves a cache of two or three: random_mixed over 1-64 KiB made a
 // refill for every third malloc, one block each (RESULTS.md). It is the
-// thread cache's policy, not the pool's: the tiny classes from 272 B up
-// (where HAKMEM_TCACHE_BYTES come to fewer than kMaxCacheBlocks blocks)
-// grow too, and rptest (8 to 16,000 B) ran 3.5% slower when only the pool
-// classes grew (RESULTS.md, issue 16).
+// thread cache's policy, not the pool's: the tiny classes whose budget
+// comes to fewer than kMaxCacheBlocks blocks grow too, and rptest (8 to
+// 16,000 B) ran 3.5% slower when only the pool classes grew (RESULTS.md,
+// issue 16).
 constexpr uint16_t kRefillsToGrow = 16;
 constexpr size_t kCacheGrowth = 4;
 

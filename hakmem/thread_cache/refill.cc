@@ -79,7 +79,8 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
   NoteRefill(cache, cls);
   OwnedSpans& o = cache.spans[cls];
   CacheBin bin(cache, cls);
-  uint32_t want = bin.capacity / 2;
+  uint32_t want =
+      bin.capacity / 2 < kMaxRefillBlocks ? bin.capacity / 2 : kMaxRefillBlocks;
   if (ABSL_PREDICT_FALSE(cache.guard_countdown != 0)) {
     if (void* p = SampleGuarded(cache, cls, size, &want)) {
       if (ABSL_PREDICT_FALSE(PastLastExitRound(cache))) {

@@ -53,6 +53,15 @@ struct OwnedSpans {
   SpanList<SlabList::kFull> full;
 };
 
+// The most blocks a thread cache holds, whatever HAKMEM_TCACHE_BYTES says.
+// With the default 64 KiB, blocks up to 32 B reach it. At 256, bulk frees
+// of small blocks in allocation order (sh6bench, glibc's
+// bench-malloc-simple at batches of 400 and 1600) sent most blocks on a
+// round trip through a spill and a refill; at 2048 more of them stay in
+// the cache: sh6bench 0.87 and glibc_simple 0.80 of the time (RESULTS.md,
+// issue 14).
+inline constexpr uint32_t kMaxCacheBlocks = 2048;
+
 // Plain data in static TLS (initial-exec: one %fs-relative access, no
 // wrapper call, nothing to construct; dynamic TLS only in the build for
 // dlopen, platform/tls.h). All zero until the thread's first refill sets it
@@ -67,7 +76,7 @@ struct OwnedSpans {
 struct ThreadCache {
   FreeBlock* head[kNumClasses];
   uint32_t room[kNumClasses];
-  uint32_t capacity[kNumClasses];  // from HAKMEM_TCACHE_BYTES
+  uint32_t capacity[kNumClasses];  // HAKMEM_TCACHE_BYTES, <= kMaxCacheBlocks
   uint64_t token;  // owner token of this thread's spans; 0 = not set up
   // g_free_key_secret and g_link_multiplier (superslab/free_block.h),
   // copied when the cache is set up: the fast paths read each with one
