@@ -54,13 +54,14 @@ struct OwnedSpans {
 };
 
 // The most blocks a thread cache holds, whatever HAKMEM_TCACHE_BYTES says.
-// With the default 64 KiB, blocks up to 32 B reach it. At 256, bulk frees
+// With the default 64 KiB, only a busy cache of 16 or 32 B blocks, grown to
+// four times the budget (cache_sizing.cc), reaches it. At 256, bulk frees
 // of small blocks in allocation order (sh6bench, glibc's
 // bench-malloc-simple at batches of 400 and 1600) sent most blocks on a
-// round trip through a spill and a refill; at 2048 more of them stay in
-// the cache: sh6bench 0.87 and glibc_simple 0.80 of the time (RESULTS.md,
+// round trip through a spill and a refill; at 8192 most of them stay in
+// the cache: sh6bench 0.65 and glibc_simple 0.80 of the time (RESULTS.md,
 // issue 14).
-inline constexpr uint32_t kMaxCacheBlocks = 2048;
+inline constexpr uint32_t kMaxCacheBlocks = 8192;
 
 // Plain data in static TLS (initial-exec: one %fs-relative access, no
 // wrapper call, nothing to construct; dynamic TLS only in the build for

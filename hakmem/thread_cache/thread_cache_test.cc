@@ -238,7 +238,7 @@ TEST(ThreadCacheTest, SpansEmptiedByRemoteFreesAreReleasedByScavenging) {
   // round overflows its cache, however far it has grown).
   constexpr unsigned kBusy = 2;
   std::vector<void*> churn;
-  for (int round = 0; round < 1000; ++round) {
+  for (int round = 0; round < 200; ++round) {
     for (uint32_t i = 0; i <= 2 * tls_cache.capacity[kBusy]; ++i) {
       churn.push_back(AllocOf(kBusy));
     }

@@ -747,12 +747,12 @@ TEST(ServedByHakmemTest, NewIntArrayInAFreshThreadRefillsFromHakmem) {
 }
 
 TEST(ServedByHakmemTest, ManyNewIntArrays) {
-  // At most 2048 of them (kMaxCacheBlocks) can come from this thread's
+  // At most 8192 of them (kMaxCacheBlocks) can come from this thread's
   // cache as it was; the rest from refills.
   uint64_t before = BlocksServed();
   std::vector<int*> blocks;
-  for (int i = 0; i < 10000; ++i) blocks.push_back(new int[10]);
-  EXPECT_GE(BlocksServed(), before + 10000 - 2048);
+  for (int i = 0; i < 20000; ++i) blocks.push_back(new int[10]);
+  EXPECT_GE(BlocksServed(), before + 20000 - 8192);
   for (int* p : blocks) delete[] p;
 }
 
@@ -771,12 +771,12 @@ TEST(ServedByHakmemTest, StrdupInsideGlibcCallsHakmem) {
   EXPECT_GE(hak_usable_size(copy), sizeof(kText));  // dies if glibc's
   free(copy);
 
-  // A thread cache holds at most 2048 blocks of a class (kMaxCacheBlocks,
-  // thread_cache.h): of 10000 copies, the rest came from refills.
+  // A thread cache holds at most 8192 blocks of a class (kMaxCacheBlocks,
+  // thread_cache.h): of 20000 copies, the rest came from refills.
   before = BlocksServed();
   std::vector<char*> copies;
-  for (int i = 0; i < 10000; ++i) copies.push_back(strdup(kText));
-  EXPECT_GE(BlocksServed(), before + 10000 - 2048);
+  for (int i = 0; i < 20000; ++i) copies.push_back(strdup(kText));
+  EXPECT_GE(BlocksServed(), before + 20000 - 8192);
   for (char* c : copies) {
     EXPECT_GE(hak_usable_size(c), sizeof(kText));
     free(c);
