@@ -42,11 +42,13 @@
  * both pass: the owner checks and sets the block's free key with plain
  * loads and stores, because an atomic read-modify-write on every free
  * would cost the fast path about 20 cycles. The block then sits on the
- * owner's list and on the span's remote-free stack at once. It is not
+ * owner's list and on the span's remote-free stack (or in the other
+ * thread's batch of remote frees not yet pushed there) at once. It is not
  * handed out twice: it is reported as a double free, with its pointer,
  * when hakmem next meets it (the owner's next allocation from that cache,
- * the next drain of the span's remote frees by the owner or an adopter, or
- * hak_collect). One narrower case: if the owner allocates the block again
+ * the other thread's push of its batch, the next drain of the span's
+ * remote frees by the owner or an adopter, or hak_collect). One narrower
+ * case: if the owner allocates the block again
  * in the instant between the two frees' writes, the other thread's free
  * writes one word into the new allocation, and the late report names the
  * block as a corrupted free list. tests/double_free_race_test.cc races
@@ -156,8 +158,10 @@ size_t hak_stats_slabs_per_class(uint64_t* slabs, size_t n);
 size_t hak_class_size(size_t cls);
 
 /* Gives memory back to the OS now, for services between phases and for
- * tests. Always: drains the spans of exited threads, decommits every free
- * slab (madvise), unmaps the cache of freed large blocks. With `force`
+ * tests. Always: pushes the remote frees the calling thread holds back
+ * (frees into other threads' slabs, batched), drains the spans of exited
+ * threads, decommits every free slab (madvise), unmaps the cache of freed
+ * large blocks. With `force`
  * non-zero, also returns the calling thread's cached blocks to their slabs,
  * releases its empty slabs and unmaps every empty SuperSlab. Other threads'
  * caches are bounded (HAKMEM_TCACHE_BYTES), shrink when idle and are

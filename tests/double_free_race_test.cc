@@ -8,8 +8,10 @@
 // pass. The block is then on the owner's list and on the other thread's
 // remote-free stack at once; it is never handed out twice, and it is
 // reported as the double free it is, with its pointer, when hakmem next
-// meets it there (here: hak_collect(1), which pops the owner's caches and
-// drains its remote frees). Either way, no race may go unreported.
+// meets it there (here: hak_collect(0) on the other thread, which pushes
+// the remote frees it holds back, then hak_collect(1) on the owner, which
+// pops the owner's caches and drains its remote frees). Either way, no
+// race may go unreported.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -86,6 +88,9 @@ Outcome Race(int rounds, Alloc alloc, OwnerFree owner_free, Meet meet) {
       if (p == nullptr) return;
       barrier.Wait(round);
       hak_free(p);
+      // A remote free may wait in this thread's batch (thread_cache/
+      // remote_free.h): hak_collect pushes it where the owner meets it.
+      hak_collect(0);
       shared.store(nullptr);
     }
   });

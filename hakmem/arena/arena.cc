@@ -23,7 +23,7 @@ Arena* Arena::Create() {
     return nullptr;
   }
   Arena* arena = new (page) Arena();
-  arena->token_ = NewOwnerToken();
+  arena->token_ = NewOwnerToken(OwnerKind::kArena);
   return arena;
 }
 

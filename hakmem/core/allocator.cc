@@ -209,6 +209,7 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
 }
 
 void Collect(bool force) noexcept {
+  PushHeldBackRemoteFrees();
   if (force) CollectThreadCache(true);
   CollectSpans(force);
   LargeFlushCache();

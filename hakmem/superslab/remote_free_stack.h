@@ -31,13 +31,22 @@ namespace hakmem::internal {
 // block of the span, SpanDrainRemoteFrees), before it follows it; the key word
 // cannot seal it, since it is what marks the block as taken by the free
 // that pushes it (RemoteFree), before the link is written.
-inline void RemoteFreePush(SpanMeta* m, FreeBlock* block) {
+//
+// Pushes the chain `first`..`last` (each block's key word its free key,
+// each link but last's already encoded as on the stack) with one
+// compare-and-swap.
+inline void RemoteFreePushChain(SpanMeta* m, FreeBlock* first,
+                                FreeBlock* last) {
   FreeBlock* head = m->remote_head.load(std::memory_order_relaxed);
-  uint64_t key = kDetection ? FreeKey(block) : 0;
+  uint64_t key = kDetection ? FreeKey(last) : 0;
   do {
-    block->link = reinterpret_cast<uintptr_t>(head) ^ key;
+    last->link = reinterpret_cast<uintptr_t>(head) ^ key;
   } while (!m->remote_head.compare_exchange_weak(
-      head, block, std::memory_order_release, std::memory_order_relaxed));
+      head, first, std::memory_order_release, std::memory_order_relaxed));
+}
+
+inline void RemoteFreePush(SpanMeta* m, FreeBlock* block) {
+  RemoteFreePushChain(m, block, block);
 }
 
 // Takes every block pushed so far; nullptr when there were none.

@@ -133,6 +133,7 @@ void FormSpan(SpanMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
   head->used = 0;
   head->prev = head->next = nullptr;
   HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
+  HAK_DCHECK(head->pins.load(std::memory_order_relaxed) == 0);
   // Nothing in the span is handed out yet (see platform/asan.h).
   AsanPoison(reinterpret_cast<void*>(start), end - start);
   SetSpanOwner(head, owner, std::memory_order_release);

@@ -81,6 +81,24 @@ inline void UnclaimSpan(SpanMeta* m) {
   m->owner.store(kNoOwner, std::memory_order_release);
 }
 
+// A thread that holds frees into span `m` back, to push them later as one
+// chain (thread_cache/remote_free.h), pins it first and unpins it once they
+// are pushed: a pinned span is never released (ReleaseSpan abandons it
+// instead), so that the late push never lands in a span that was given
+// back and carved again. Only a double free can empty a span under its
+// pinned blocks, which count as used. The pin follows the block's claim
+// (RemoteFree), so a double free racing its owner's can still empty the
+// span in between, as it can before any free's push.
+inline void PinSpan(SpanMeta* m) {
+  m->pins.fetch_add(1, std::memory_order_seq_cst);
+}
+inline void UnpinSpan(SpanMeta* m) {
+  m->pins.fetch_sub(1, std::memory_order_release);
+}
+inline bool IsPinned(const SpanMeta* m) {
+  return m->pins.load(std::memory_order_seq_cst) != 0;
+}
+
 // Sets the count of carved blocks of the span headed by `head`, in the
 // head and its tails.
 inline void SetCarved(SpanMeta* head, uint64_t blocks) {

@@ -209,7 +209,26 @@ SpanMeta* CarveSpan(SuperSlab* ss, unsigned first, unsigned cls,
   return head;
 }
 
+// Puts span `m` (on no list) on the abandoned list of its class, nobody's.
+void AbandonLocked(SpanMeta* m) {
+  g_spans.abandoned[m->size_class].PushFront(m);
+  ++g_spans.spans_abandoned;
+  // Last, with release: whoever claims the span (TryClaimSpan) sees it
+  // listed, and an ownerless span that is carved is always on the abandoned
+  // list.
+  SetSpanOwner(m, kNoOwner, std::memory_order_release);
+}
+
 void ReleaseSpanLocked(SpanMeta* m) {
+  if (IsPinned(m) ||
+      m->remote_head.load(std::memory_order_acquire) != nullptr) {
+    // Held-back frees may still be pushed into it (span.h, PinSpan), or
+    // its remote-free stack holds blocks although none is out: only a
+    // double free does either. It waits abandoned, where the sweep drains
+    // (and reports) what arrives and releases it once unpinned and empty.
+    AbandonLocked(m);
+    return;
+  }
   SuperSlab* ss = SuperSlabOf(m);
   unsigned first = SlabIndexOf(m);
   unsigned n = m->span_slabs;
@@ -338,11 +357,7 @@ void ReleaseSpan(SpanMeta* span) {
 void AbandonSpan(SpanMeta* span) {
   HAK_DCHECK(span->list == SlabList::kNone && span->used > 0);
   SpinLockHolder hold(g_spans.lock);
-  g_spans.abandoned[span->size_class].PushFront(span);
-  ++g_spans.spans_abandoned;
-  // Last, with release: whoever claims the span (TryClaimSpan) sees it listed,
-  // and an ownerless span that is carved is always on the abandoned list.
-  SetSpanOwner(span, kNoOwner, std::memory_order_release);
+  AbandonLocked(span);
 }
 
 SpanMeta* AdoptSpan(unsigned cls, uint64_t owner) {

@@ -20,7 +20,9 @@ namespace hakmem::internal {
 // `*mapped`, if given, says whether a new SuperSlab was mapped for it.
 SpanMeta* AcquireSpan(unsigned cls, uint64_t owner, bool* mapped = nullptr);
 
-// Gives back a span with used == 0 that is on no list. While the free
+// Gives back a span with used == 0 that is on no list (or abandons it, when
+// a thread still holds frees into it back or its remote-free stack is not
+// empty: see PinSpan in span.h). While the free
 // slabs that may hold committed pages stay within HAKMEM_DECOMMIT_BYTES,
 // its pages are kept for quick reuse; beyond that it is decommitted at
 // once. Empty SuperSlabs beyond HAKMEM_SS_CACHE are unmapped.

@@ -84,6 +84,9 @@ struct alignas(64) SpanMeta {
   uint32_t free_count;  // blocks on free_list
   SpanMeta* prev;
   SpanMeta* next;
+  // Threads holding a batch of frees into the span not yet pushed (span.h,
+  // PinSpan): while any do, the span is not released.
+  std::atomic<uint32_t> pins;
 };
 
 static_assert(sizeof(SpanMeta) == 128, "two cache lines per slab");

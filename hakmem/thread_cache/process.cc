@@ -57,9 +57,10 @@ void CountBlocksServed(uint32_t blocks) {
   g_process.blocks_served.fetch_add(blocks, std::memory_order_relaxed);
 }
 
-uint64_t NewOwnerToken() {
+uint64_t NewOwnerToken(OwnerKind kind) {
   if (!g_process.ready.load(std::memory_order_acquire)) SetUpProcess();
-  return g_process.next_token.fetch_add(1, std::memory_order_relaxed);
+  return 2 * g_process.next_token.fetch_add(1, std::memory_order_relaxed) +
+         static_cast<uint64_t>(kind);
 }
 
 void ThreadCacheForkPrepare() { g_process.lock.Lock(); }

@@ -3,6 +3,7 @@
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/thread_cache/cache_sizing.h"
 #include "hakmem/thread_cache/owned_spans.h"
+#include "hakmem/thread_cache/remote_free.h"
 #include "hakmem/thread_cache/spill.h"
 
 namespace hakmem::internal {
@@ -16,6 +17,7 @@ constexpr uint32_t kSpansReclaimedPerScavenge = 32;
 }  // namespace
 
 void Scavenge(ThreadCache& cache) {
+  PushPendingRemoteFrees(cache);
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     if (cache.recent_refills[cls] == 0) {
       FlushBin(cache, cls);

@@ -63,6 +63,22 @@ struct OwnedSpans {
 // issue 14).
 inline constexpr uint32_t kMaxCacheBlocks = 8192;
 
+// A chain of blocks freed into `span` by a thread that does not own it,
+// linked and keyed as on a remote-free stack (remote_free_stack.h) except
+// for `last`'s link, which the push writes: `count` blocks, 0 when none.
+// (At most kRemoteBatch blocks: then the chain is pushed.)
+inline constexpr uint32_t kRemoteBatch = 64;
+struct PendingRemoteFrees {
+  SpanMeta* span;
+  FreeBlock* first;
+  FreeBlock* last;
+  uint32_t count;
+  // The span of the last remote free pushed alone: a batch begins only with
+  // a second free in a row into one span, so that scattered remote frees
+  // pay no pin (span.h) for batches of one.
+  SpanMeta* previous_span;
+};
+
 // Plain data in static TLS (initial-exec: one %fs-relative access, no
 // wrapper call, nothing to construct; dynamic TLS only in the build for
 // dlopen, platform/tls.h). All zero until the thread's first refill sets it
@@ -94,6 +110,9 @@ struct ThreadCache {
   uint32_t guard_countdown;
   uint64_t guard_random;
   uint16_t recent_refills[kNumClasses];
+  // Remote frees into one other thread's span, not yet pushed onto its
+  // remote-free stack (remote_free.h).
+  PendingRemoteFrees pending_remote;
   OwnedSpans spans[kNumClasses];
 };
 
@@ -241,9 +260,24 @@ void ThreadCacheForkChild();
 // its spans that are empty (with `force`, also the current ones).
 void CollectThreadCache(bool force);
 
-// A fresh owner token, never given to anyone else (thread caches and arenas
-// draw from the same sequence).
-uint64_t NewOwnerToken();
+// Pushes the remote frees the calling thread holds back (remote_free.h)
+// onto their span's remote-free stack.
+void PushHeldBackRemoteFrees();
+
+// Whose a token is: a thread cache's tokens are even, an arena's odd, so
+// that a remote free tells from a span's owner word alone whether it frees
+// into a thread's span (its frees may wait in the freeing thread's pending
+// batch, remote_free.h) or an arena's (which can be destroyed with
+// everything in it at once: its frees are pushed at once).
+enum class OwnerKind : uint64_t { kThreadCache = 0, kArena = 1 };
+
+// A fresh owner token of `kind`, never given to anyone else.
+uint64_t NewOwnerToken(OwnerKind kind);
+
+inline bool IsThreadCacheToken(uint64_t token) {
+  return token != kNoOwner && token != kClaimedOwner &&
+         (token & 1) == static_cast<uint64_t>(OwnerKind::kThreadCache);
+}
 
 struct ThreadCacheStats {
   uint64_t blocks_served;  // blocks moved from spans into thread caches

@@ -9,8 +9,10 @@
 
 #include "gtest/gtest.h"
 #include "hakmem/config/config.h"
+#include "hakmem/error/error_log_for_tests.h"
 #include "hakmem/size_class/size_class.h"
 #include "hakmem/superslab/chunk_map.h"
+#include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
 #include "hakmem/thread_cache/cache_check.h"
 
@@ -270,5 +272,95 @@ TEST(ThreadCacheTest, RemoteFreesAloneScavengeTheFreeingThreadsSpans) {
   EXPECT_LE(GetSpanAllocatorStats().spans_live + 20, live);
 }
 
+// A second free in a row into one span of another thread begins a batch:
+// the frees wait in the freeing thread (the span pinned meanwhile) and
+// arrive as one chain, at kRemoteBatch or when pushed (hak_collect, a
+// scavenge, a free into another span, the thread's exit). The first goes
+// alone, as scattered remote frees do.
+TEST(ThreadCacheTest, RemoteFreesInARowIntoOneSpanArriveAsOneChain) {
+  constexpr unsigned kClass = 5;
+  constexpr uint32_t kHeld = 10;
+  constexpr uint32_t kAll = 1 + kHeld + kRemoteBatch;
+  std::vector<void*> blocks;
+  for (uint32_t i = 0; i < kAll; ++i) blocks.push_back(AllocOf(kClass));
+  SpanMeta* span = SpanMetaOf(blocks[0]);
+  for (void* p : blocks) ASSERT_EQ(SpanMetaOf(p), span);
+  const uint32_t used = span->used;
+  std::thread([&] {
+    FreeBlock(blocks[0]);
+    EXPECT_EQ(span->remote_head.load(), blocks[0]);
+    for (uint32_t i = 1; i <= kHeld; ++i) FreeBlock(blocks[i]);
+    EXPECT_EQ(tls_cache.pending_remote.count, kHeld);
+    EXPECT_EQ(span->remote_head.load(), blocks[0]);
+    EXPECT_TRUE(IsPinned(span));
+    PushHeldBackRemoteFrees();
+    EXPECT_EQ(tls_cache.pending_remote.count, 0u);
+    EXPECT_FALSE(IsPinned(span));
+    EXPECT_EQ(span->remote_head.load(), blocks[kHeld]);
+    // Still in a row: a full batch goes by itself.
+    for (uint32_t i = 1 + kHeld; i < kAll; ++i) FreeBlock(blocks[i]);
+    EXPECT_EQ(tls_cache.pending_remote.count, 0u);
+    EXPECT_FALSE(IsPinned(span));
+    EXPECT_EQ(span->remote_head.load(), blocks[kAll - 1]);
+  }).join();
+  // All of them are on the stack, each link intact: the drain takes them
+  // in and counts every one back.
+  SpanDrainRemoteFrees(span);
+  EXPECT_EQ(span->used, used - kAll);
+  EXPECT_EQ(CheckThreadCache(), nullptr);
+}
+
+TEST(ThreadCacheTest, HeldBackRemoteFreesArriveWithAFreeElsewhereOrTheExit) {
+  constexpr unsigned kA = 6, kB = 7;
+  void* a[2] = {AllocOf(kA), AllocOf(kA)};
+  void* b[2] = {AllocOf(kB), AllocOf(kB)};
+  SpanMeta* span_a = SpanMetaOf(a[0]);
+  SpanMeta* span_b = SpanMetaOf(b[0]);
+  ASSERT_EQ(SpanMetaOf(a[1]), span_a);
+  ASSERT_EQ(SpanMetaOf(b[1]), span_b);
+  std::thread([&] {
+    FreeBlock(a[0]);
+    FreeBlock(a[1]);  // held back
+    EXPECT_EQ(span_a->remote_head.load(), a[0]);
+    FreeBlock(b[0]);  // another span: a's batch goes, then b[0]
+    EXPECT_EQ(span_a->remote_head.load(), a[1]);
+    EXPECT_EQ(span_b->remote_head.load(), b[0]);
+    FreeBlock(b[1]);  // held back until the thread exits
+    EXPECT_EQ(span_b->remote_head.load(), b[0]);
+  }).join();
+  EXPECT_EQ(span_b->remote_head.load(), b[1]);
+  EXPECT_FALSE(IsPinned(span_a));
+  EXPECT_FALSE(IsPinned(span_b));
+  EXPECT_EQ(CheckThreadCache(), nullptr);
+}
+
+// The push writes the first held block's link late. If its owner freed it
+// too meanwhile (a double free racing the remote one: here, its key word
+// written as an owner list writes it), the push must not write into it,
+// since the owner's list may hand it out again: it is reported, and the
+// batch is left where it is.
+TEST(ThreadCacheTest, ABlockItsOwnerFreedTooIsReportedWhenTheBatchIsPushed) {
+  constexpr unsigned kClass = 4;
+  void* r = AllocOf(kClass);
+  void* p = AllocOf(kClass);
+  void* q = AllocOf(kClass);
+  SpanMeta* span = SpanMetaOf(r);
+  ASSERT_EQ(SpanMetaOf(p), span);
+  ASSERT_EQ(SpanMetaOf(q), span);
+  auto* block = static_cast<struct FreeBlock*>(p);
+  ErrorLog log;
+  std::thread([&] {
+    FreeBlock(r);  // alone
+    FreeBlock(p);  // held back first: its link is written by the push
+    FreeBlock(q);
+    SetOwnerListLink(block, nullptr, FreeKey(block));
+    uintptr_t link = block->link;
+    PushHeldBackRemoteFrees();
+    EXPECT_EQ(block->link, link);
+  }).join();
+  EXPECT_EQ(log.errors, std::vector<MemoryError>{MemoryError::kDoubleFree});
+  EXPECT_EQ(span->remote_head.load(), r);
+  EXPECT_FALSE(IsPinned(span));
+}
 }  // namespace
 }  // namespace hakmem::internal

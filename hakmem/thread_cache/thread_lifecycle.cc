@@ -8,6 +8,7 @@
 #include "hakmem/thread_cache/guard_sampling.h"
 #include "hakmem/thread_cache/owned_spans.h"
 #include "hakmem/thread_cache/process.h"
+#include "hakmem/thread_cache/remote_free.h"
 #include "hakmem/thread_cache/spill.h"
 
 namespace hakmem::internal {
@@ -15,7 +16,7 @@ namespace hakmem::internal {
 __thread ThreadCache tls_cache HAKMEM_TLS_MODEL;
 
 void SetUpThreadCache(ThreadCache& cache) {
-  cache.token = NewOwnerToken();
+  cache.token = NewOwnerToken(OwnerKind::kThreadCache);
   cache.free_key_secret = g_free_key_secret;
   cache.link_multiplier = g_link_multiplier;
   if (uint32_t rate = GetConfig().guard_rate) SetUpGuardSampling(cache, rate);
@@ -26,6 +27,7 @@ void SetUpThreadCache(ThreadCache& cache) {
 void TearDownThreadCache(void*) {
   ThreadCache& cache = tls_cache;
   ++cache.teardowns;
+  PushPendingRemoteFrees(cache);
   for (unsigned cls = 0; cls < kNumClasses; ++cls) {
     FlushBin(cache, cls);
     CacheBin bin(cache, cls);
