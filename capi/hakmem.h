@@ -48,10 +48,10 @@
  * when hakmem next meets it (the owner's next allocation from that cache,
  * the other thread's push of its batch, the next drain of the span's
  * remote frees by the owner or an adopter, or hak_collect). One narrower
- * case: if the owner allocates the block again
- * in the instant between the two frees' writes, the other thread's free
- * writes one word into the new allocation, and the late report names the
- * block as a corrupted free list. tests/double_free_race_test.cc races
+ * case: if the owner allocates the block again in the instant between the
+ * two frees' writes, the other thread's free writes one word into the new
+ * allocation, and the late report names the block as a corrupted free
+ * list. tests/double_free_race_test.cc races
  * such frees and counts reports.
  */
 #ifndef HAKMEM_CAPI_HAKMEM_H_
@@ -161,11 +161,10 @@ size_t hak_class_size(size_t cls);
  * tests. Always: pushes the remote frees the calling thread holds back
  * (frees into other threads' slabs, batched), drains the spans of exited
  * threads, decommits every free slab (madvise), unmaps the cache of freed
- * large blocks. With `force`
- * non-zero, also returns the calling thread's cached blocks to their slabs,
- * releases its empty slabs and unmaps every empty SuperSlab. Other threads'
- * caches are bounded (HAKMEM_TCACHE_BYTES), shrink when idle and are
- * returned when those threads exit. Returns 0. */
+ * large blocks. With `force` non-zero, also returns the calling thread's
+ * cached blocks to their slabs, releases its empty slabs and unmaps every
+ * empty SuperSlab. Other threads' caches are bounded (HAKMEM_TCACHE_BYTES),
+ * shrink when idle and are returned when those threads exit. Returns 0. */
 int hak_collect(int force);
 
 /* First-class heaps (arenas). A heap belongs to the thread that created

@@ -12,6 +12,7 @@
 #include "hakmem/platform/os_memory.h"
 #include "hakmem/pool/pool_alloc.h"
 #include "hakmem/superslab/span_allocator.h"
+#include "hakmem/thread_cache/remote_free.h"
 
 namespace hakmem::internal {
 namespace {
@@ -209,7 +210,7 @@ void* AlignedAlloc(size_t alignment, size_t size) noexcept {
 }
 
 void Collect(bool force) noexcept {
-  PushHeldBackRemoteFrees();
+  PushPendingRemoteFrees(tls_cache);
   if (force) CollectThreadCache(true);
   CollectSpans(force);
   LargeFlushCache();

@@ -1,5 +1,6 @@
 // Refills: an empty thread cache takes a batch of blocks from one of its
 // thread's spans (RefillAndAlloc, thread_cache.h).
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -79,8 +80,7 @@ void* RefillAndAlloc(size_t size, unsigned cls) noexcept {
   NoteRefill(cache, cls);
   OwnedSpans& o = cache.spans[cls];
   CacheBin bin(cache, cls);
-  uint32_t want =
-      bin.capacity / 2 < kMaxRefillBlocks ? bin.capacity / 2 : kMaxRefillBlocks;
+  uint32_t want = std::min(bin.capacity / 2, kMaxRefillBlocks);
   if (ABSL_PREDICT_FALSE(cache.guard_countdown != 0)) {
     if (void* p = SampleGuarded(cache, cls, size, &want)) {
       if (ABSL_PREDICT_FALSE(PastLastExitRound(cache))) {

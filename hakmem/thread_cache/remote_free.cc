@@ -72,8 +72,6 @@ void PushPendingRemoteFrees(ThreadCache& cache) {
   SweepIfAbandoned(span->owner.load(std::memory_order_relaxed));
 }
 
-void PushHeldBackRemoteFrees() { PushPendingRemoteFrees(tls_cache); }
-
 void RemoteFree(SpanMeta* slab, void* p) noexcept {
   SpanMeta* span = slab->head;
   FreeBlock* block = static_cast<FreeBlock*>(p);

@@ -63,11 +63,12 @@ struct OwnedSpans {
 // issue 14).
 inline constexpr uint32_t kMaxCacheBlocks = 8192;
 
+// The most remote frees a thread holds back (remote_free.h).
+inline constexpr uint32_t kRemoteBatch = 64;
+
 // A chain of blocks freed into `span` by a thread that does not own it,
 // linked and keyed as on a remote-free stack (remote_free_stack.h) except
 // for `last`'s link, which the push writes: `count` blocks, 0 when none.
-// (At most kRemoteBatch blocks: then the chain is pushed.)
-inline constexpr uint32_t kRemoteBatch = 64;
 struct PendingRemoteFrees {
   SpanMeta* span;
   FreeBlock* first;
@@ -259,10 +260,6 @@ void ThreadCacheForkChild();
 // Returns the calling thread's cached blocks to their spans and gives back
 // its spans that are empty (with `force`, also the current ones).
 void CollectThreadCache(bool force);
-
-// Pushes the remote frees the calling thread holds back (remote_free.h)
-// onto their span's remote-free stack.
-void PushHeldBackRemoteFrees();
 
 // Whose a token is: a thread cache's tokens are even, an arena's odd, so
 // that a remote free tells from a span's owner word alone whether it frees

@@ -15,6 +15,7 @@
 #include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
 #include "hakmem/thread_cache/cache_check.h"
+#include "hakmem/thread_cache/remote_free.h"
 
 namespace hakmem::internal {
 namespace {
@@ -293,7 +294,7 @@ TEST(ThreadCacheTest, RemoteFreesInARowIntoOneSpanArriveAsOneChain) {
     EXPECT_EQ(tls_cache.pending_remote.count, kHeld);
     EXPECT_EQ(span->remote_head.load(), blocks[0]);
     EXPECT_TRUE(IsPinned(span));
-    PushHeldBackRemoteFrees();
+    PushPendingRemoteFrees(tls_cache);
     EXPECT_EQ(tls_cache.pending_remote.count, 0u);
     EXPECT_FALSE(IsPinned(span));
     EXPECT_EQ(span->remote_head.load(), blocks[kHeld]);
@@ -355,12 +356,13 @@ TEST(ThreadCacheTest, ABlockItsOwnerFreedTooIsReportedWhenTheBatchIsPushed) {
     FreeBlock(q);
     SetOwnerListLink(block, nullptr, FreeKey(block));
     uintptr_t link = block->link;
-    PushHeldBackRemoteFrees();
+    PushPendingRemoteFrees(tls_cache);
     EXPECT_EQ(block->link, link);
   }).join();
   EXPECT_EQ(log.errors, std::vector<MemoryError>{MemoryError::kDoubleFree});
   EXPECT_EQ(span->remote_head.load(), r);
   EXPECT_FALSE(IsPinned(span));
 }
+
 }  // namespace
 }  // namespace hakmem::internal
