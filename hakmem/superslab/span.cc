@@ -131,6 +131,7 @@ void FormSpan(SpanMeta* head, unsigned slabs, unsigned cls, uintptr_t start,
   head->free_list = nullptr;
   head->free_count = 0;
   head->used = 0;
+  head->inherited_list = false;
   head->prev = head->next = nullptr;
   HAK_DCHECK(head->remote_head.load(std::memory_order_relaxed) == nullptr);
   HAK_DCHECK(head->pins.load(std::memory_order_relaxed) == 0);

@@ -4,7 +4,7 @@
 //   - forming it from free slabs and dissolving it again (FormSpan,
 //     DissolveSpan: the span allocator calls them, which decides where);
 //   - ownership: setting it, and claiming an abandoned span for a moment
-//     (SetSpanOwner, TryClaimSpan, UnclaimSpan);
+//     (SetSpanOwner, TryClaimSpan, AdoptClaimedSpan, UnclaimSpan);
 //   - blocks: pushing a freed one or a run of them (SpanPushFree,
 //     SpanPushRun), taking a batch for a
 //     cache or an arena (SpanTakeBatch, SpanTakeOne), taking in the remote
@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "hakmem/platform/check.h"
 #include "hakmem/superslab/free_block.h"
 #include "hakmem/superslab/superslab.h"
@@ -74,6 +75,15 @@ inline bool TryClaimSpan(SpanMeta* m, uint64_t token) {
   uint64_t expected = kNoOwner;
   return m->owner.compare_exchange_strong(
       expected, token, std::memory_order_acquire, std::memory_order_relaxed);
+}
+
+// Makes abandoned span `m`, claimed with TryClaimSpan(m, owner), `owner`'s
+// for good (the tails too). Its free list is marked inherited until the
+// first take (InheritedListToTake).
+inline void AdoptClaimedSpan(SpanMeta* m, uint64_t owner) {
+  HAK_DCHECK(m->owner.load(std::memory_order_relaxed) == owner);
+  SetSpanOwner(m, owner, std::memory_order_relaxed);
+  m->inherited_list = true;
 }
 
 // Gives up a claim (TryClaimSpan with kClaimedOwner): nobody's again.
@@ -157,6 +167,18 @@ struct SpanBatch {
 // link is reported as of `tier` (the caller's: the class's tier for a
 // thread cache, "arena" for an arena).
 SpanBatch SpanTakeBatch(SpanMeta* m, uint32_t want, const char* tier);
+
+// For the first take from a span just adopted: the length of its free
+// list, which its earlier owner left, when that is at most `most` (else 0),
+// so that the caller can take it whole. The list is long out of this
+// thread's caches, and cutting a batch from it walks it link by link, a
+// chain of cache misses (threads that come and go: RESULTS.md, issue 14);
+// taken whole, each block is met once, when it is popped. Clears the mark.
+inline uint32_t InheritedListToTake(SpanMeta* m, uint32_t most) {
+  if (ABSL_PREDICT_TRUE(!m->inherited_list)) return 0;
+  m->inherited_list = false;
+  return m->free_count <= most ? m->free_count : 0;
+}
 
 // One block of span `m`, its link checked, or nullptr when the span has
 // none (or the one it had was corrupted: reported as of `tier`, and

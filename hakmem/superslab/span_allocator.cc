@@ -366,7 +366,7 @@ SpanMeta* AdoptSpan(unsigned cls, uint64_t owner) {
   for (SpanMeta* m = g_spans.abandoned[cls].head; m != nullptr; m = m->next) {
     if (TryClaimSpan(m, owner)) {
       UnlistAbandonedLocked(m);
-      SetSpanOwner(m, owner, std::memory_order_relaxed);  // the tails
+      AdoptClaimedSpan(m, owner);
       return m;
     }
   }

@@ -169,6 +169,32 @@ TEST_F(SpanTest, ABrokenRemoteLinkLeaksTheRestOfTheStack) {
   EXPECT_EQ(span_->used, 2u);
 }
 
+TEST_F(SpanTest, AnAdoptedSpansFreeListIsOfferedWholeOnceWhenItFits) {
+  std::vector<FreeBlock*> out = Walk(SpanTakeBatch(span_, 6, "tiny").head);
+  MarkAllLive(out);
+  for (FreeBlock* b : out) SpanPushFree(span_, b, FreeKey(b));
+  EXPECT_EQ(InheritedListToTake(span_, 100), 0u);  // never adopted
+  constexpr uint64_t kAdopter = 44;
+  auto abandon_and_adopt = [this] {
+    span_->owner.store(kNoOwner, std::memory_order_relaxed);
+    ASSERT_TRUE(TryClaimSpan(span_, kAdopter));
+    AdoptClaimedSpan(span_, kAdopter);
+  };
+  abandon_and_adopt();
+  EXPECT_EQ(span_->owner.load(std::memory_order_relaxed), kAdopter);
+  EXPECT_EQ(InheritedListToTake(span_, 5), 0u);    // 6 blocks: too long
+  EXPECT_EQ(InheritedListToTake(span_, 100), 0u);  // the first take only
+  abandon_and_adopt();
+  EXPECT_EQ(InheritedListToTake(span_, 6), 6u);
+  EXPECT_EQ(InheritedListToTake(span_, 6), 0u);
+  // Asked for all six, the take hands the whole list over, links intact.
+  SpanBatch batch = SpanTakeBatch(span_, 6, "tiny");
+  EXPECT_EQ(batch.source, BatchSource::kFreeList);
+  EXPECT_EQ(Walk(batch.head).size(), 6u);
+  EXPECT_EQ(span_->free_list, nullptr);
+  EXPECT_EQ(span_->used, 6u);
+}
+
 TEST_F(SpanTest, DiscardingForgetsEveryBlock) {
   std::vector<FreeBlock*> out = Walk(SpanTakeBatch(span_, 6, "tiny").head);
   MarkAllLive(out);

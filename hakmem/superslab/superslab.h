@@ -87,6 +87,9 @@ struct alignas(64) SpanMeta {
   // Threads holding a batch of frees into the span not yet pushed (span.h,
   // PinSpan): while any do, the span is not released.
   std::atomic<uint32_t> pins;
+  // Adopted (AdoptClaimedSpan, span.h), and nothing taken from it since:
+  // its free list is the one the thread that abandoned it left.
+  bool inherited_list;
 };
 
 static_assert(sizeof(SpanMeta) == 128, "two cache lines per slab");

@@ -24,8 +24,11 @@ namespace {
 
 // Moves up to `want` blocks from span `m` into the (empty) cache bin: from
 // its free list, else from its remote frees, else by carving fresh space.
+// A free list that a span just adopted brings is taken whole when it fits
+// the bin (span.h).
 uint32_t TakeBlocks(SpanMeta* m, uint32_t want, CacheBin bin) {
   HAK_DCHECK(bin.head == nullptr && bin.count() == 0);
+  want = std::max(want, InheritedListToTake(m, bin.capacity));
   SpanBatch batch = SpanTakeBatch(m, want, ClassTierName(m->size_class));
   if (batch.count == 0) return 0;
   switch (batch.source) {

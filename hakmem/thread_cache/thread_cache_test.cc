@@ -15,6 +15,7 @@
 #include "hakmem/superslab/span.h"
 #include "hakmem/superslab/span_allocator.h"
 #include "hakmem/thread_cache/cache_check.h"
+#include "hakmem/thread_cache/cache_sizing.h"
 #include "hakmem/thread_cache/remote_free.h"
 
 namespace hakmem::internal {
@@ -206,6 +207,35 @@ TEST(ThreadCacheTest, SpansOfAnExitedThreadAreAdoptedWithTheirRemoteFrees) {
   EXPECT_GT(reused, 0u);
   for (size_t i = 1; i < blocks.size(); i += 2) FreeBlock(blocks[i]);
   EXPECT_EQ(CheckThreadCache(), nullptr);
+}
+
+TEST(ThreadCacheTest, TheFirstRefillFromAnAdoptedSpanTakesItsWholeFreeList) {
+  constexpr unsigned kClass = 11;  // 256 B blocks: a cache of 256 at most
+  void* kept = nullptr;
+  std::thread([&] {
+    std::vector<void*> blocks;
+    for (int i = 0; i < 256; ++i) blocks.push_back(AllocOf(kClass));
+    kept = blocks[0];
+    for (size_t i = 1; i < blocks.size(); ++i) FreeBlock(blocks[i]);
+  }).join();
+  // Its exit put the freed blocks back into their spans: the one that
+  // still holds `kept` is abandoned with them on its free list.
+  SpanMeta* span = SpanMetaOf(kept);
+  ASSERT_EQ(span->owner.load(std::memory_order_relaxed), kNoOwner);
+  const uint32_t inherited = span->free_count;
+  ASSERT_GT(inherited, kMaxRefillBlocks);  // more than a refill cuts
+  std::thread([&] {
+    void* p = AllocOf(kClass);
+    EXPECT_EQ(SpanMetaOf(p), span);  // adopted
+    EXPECT_EQ(span->free_list, nullptr);
+    CacheBin bin(tls_cache, kClass);
+    ASSERT_LE(inherited, bin.capacity);
+    EXPECT_EQ(bin.count(), inherited - 1);
+    EXPECT_EQ(CheckThreadCache(), nullptr);
+    FreeBlock(p);
+    FreeBlock(kept);
+    EXPECT_EQ(CheckThreadCache(), nullptr);
+  }).join();
 }
 
 TEST(ThreadCacheTest, FreesIntoAbandonedSpansReleaseThemOnceEmpty) {
