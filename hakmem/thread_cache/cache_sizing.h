@@ -13,7 +13,8 @@ namespace hakmem::internal {
 // The most blocks one refill moves into a cache (half its capacity when
 // that is less): as many as when kMaxCacheBlocks was 256. Larger batches
 // carve more of a span at once: xmalloc_test's producer, refilling 512 at
-// a time, peaked at 1.4x the RSS.
+// a time, peaked at 1.4x the RSS. (The one exception: the first take from
+// an adopted span, whose inherited list is taken whole: span.h.)
 inline constexpr uint32_t kMaxRefillBlocks = 128;
 
 // Gives an empty cache its starting capacity (HAKMEM_TCACHE_BYTES worth).
