@@ -154,7 +154,7 @@ class ProfilesTest(unittest.TestCase):
             for case in profile.cases:
                 self.assertIn(case.binary, runner.BENCH_BINARIES,
                               f"{name}: {case.label}")
-                self.assertIn(case.target, (None, "time", "throughput"))
+                self.assertIn(case.target, (None, "time", "throughput", "best_time"))
 
     def test_peer_runs_every_shape_of_the_suite(self):
         peer = runner.profiles(4)["peer"]
@@ -230,14 +230,42 @@ class TargetsTest(unittest.TestCase):
             "hakmem": [3e7], "mimalloc": [2e7], "glibc": [1e7]})
         rss = row("larson", "MiB", None, {
             "hakmem": [13.0], "mimalloc": [10.0], "glibc": [9.0]})
-        checks = runner.target_lines([tiny, larson], [rss],
+        checks = runner.target_lines(runner.Profile("", 1, ()),
+                                     [tiny, larson], [rss],
                                      ["glibc", "hakmem", "mimalloc"])
         self.assertEqual([met for met, _ in checks], [False, True, False])
         self.assertIn("1.25x mimalloc's time", checks[0][1])
         self.assertIn("1.30x", checks[2][1])
 
+    def test_issue_14_drops_glibc_and_holds_large_to_the_best_peer(self):
+        # Faster than mimalloc but slower than glibc: met for issue 14,
+        # missed for issue 4.
+        simple = row("simple", "ns/pair", "time", {
+            "hakmem": [9.0], "mimalloc": [10.0], "glibc": [8.0]})
+        large = row("large", "s", "best_time", {
+            "hakmem": [1.1], "mimalloc": [3.0], "glibc": [1.0],
+            "tcmalloc": [0.8], "hakmem-nodetect": [0.1]})
+        allocators = ["glibc", "hakmem", "hakmem-nodetect", "mimalloc",
+                      "tcmalloc"]
+        issue_4 = runner.Profile("", 1, ())
+        self.assertEqual([met for met, _ in runner.target_lines(
+            issue_4, [simple], [], allocators)], [False])
+        peer = runner.profiles(4)["peer"]
+        self.assertEqual(peer.targets_of, "issue 14")
+        checks = runner.target_lines(peer, [simple, large], [], allocators)
+        # large: 1.375x tcmalloc's (hakmem-nodetect is no peer): missed.
+        self.assertEqual([met for met, _ in checks], [True, False])
+        self.assertIn("1.38x the best peer's (tcmalloc", checks[1][1])
+        large.values["hakmem"] = [0.9]
+        self.assertEqual([met for met, _ in runner.target_lines(
+            peer, [large], [], allocators)], [True])
+        self.assertEqual(
+            [c.target for c in peer.cases if c.binary == "malloc_large"],
+            ["best_time"])
+
     def test_no_targets_without_hakmem_and_mimalloc(self):
-        self.assertEqual(runner.target_lines([], [], ["glibc", "hakmem"]), [])
+        self.assertEqual(runner.target_lines(
+            runner.Profile("", 1, ()), [], [], ["glibc", "hakmem"]), [])
 
 
 class ChartTest(unittest.TestCase):
