@@ -29,6 +29,6 @@ echo "hak_malloc(32)+hak_free of libhakmem_capi.so loaded with dlopen" \
   "(dynamic TLS): $(PAIR_LOOP_LIBRARY=$bin/libhakmem_capi.so \
   bench/instructions_per_pair.sh "$bin/bench/dlopen_pair_loop")"
 bench/fast_path_budget_test.sh "$bin/bench/hak_pair_loop" \
-  bench/instructions_per_pair.sh 71
+  bench/instructions_per_pair.sh 68
 bench/fast_path_budget_test.sh "$bin/bench/hak_sized_pair_loop" \
-  bench/instructions_per_pair.sh 79 malloc+free_sized
+  bench/instructions_per_pair.sh 76 malloc+free_sized

@@ -337,6 +337,36 @@ TEST(MemoryErrorTest, HandlerGetsTheStackOfTheOffendingCall) {
   EXPECT_EQ(call_site[0], call_site[1]);
 }
 
+TEST(MemoryErrorTest, LiveDataEndingInTheFreeKeysTagIsNoDoubleFree) {
+  // The free fast path tests the key word's last four bits first
+  // (free_block.h): a live block whose word 1 ends in them takes the exact
+  // test, which must let it through, and still catch a real double free.
+  ASSERT_EQ(g_free_key_secret & kFreeKeyTagMask, kFreeKeyTag);
+  ASSERT_EQ(g_link_multiplier & kFreeKeyTagMask, 1u);
+  ErrorLog log;
+  for (size_t size : {size_t{16}, size_t{48}, size_t{256}, size_t{3000}}) {
+    void* keep = Malloc(size);  // keeps the class's span alive
+    std::vector<uint64_t*> blocks;
+    for (int i = 0; i < 50; ++i) {
+      auto* p = static_cast<uint64_t*>(Malloc(size));
+      p[0] = 0x6b6b6b6b6b6b6b6b;                       // "kkkkkkkk"
+      p[1] = 0x6b6b6b6b6b6b6b00 | 0x60 | kFreeKeyTag;  // ends in the tag
+      blocks.push_back(p);
+    }
+    for (uint64_t* p : blocks) Free(p);
+    EXPECT_TRUE(log.errors.empty()) << size;
+    // Each was freed (in the cache, or back in its span after a spill):
+    // freeing it again is a double free.
+    for (uint64_t* p : blocks) Free(p);
+    EXPECT_EQ(log.errors,
+              std::vector<MemoryError>(blocks.size(), MemoryError::kDoubleFree))
+        << size;
+    log.errors.clear();
+    Free(keep);
+    EXPECT_TRUE(log.errors.empty()) << size;
+  }
+}
+
 TEST(MemoryErrorTest, ValidFreesAreNotReported) {
   // The same patterns as above, done correctly, run to completion.
   std::vector<void*> blocks;

@@ -21,6 +21,15 @@
 //   - a free that finds either key word in place is a double free
 //     (HoldsFreeKeyWord);
 //   - user data equal to one is a 2^-64 accident per free.
+// Both key words end in the same four bits, kFreeKeyTag: blocks and links
+// are 16-aligned, the secret's low bits are the tag and the multiplier's
+// are 1 (FreeKeySecretFrom, LinkMultiplierFrom), so the key ends in the
+// tag and so does (key ^ link) * M. The free fast path tests only those
+// bits (MayHoldFreeKeyWord, two instructions and a branch) and makes the
+// exact test when they match: every free block matches, a live block
+// whose word 1 the program wrote matches by chance once in 16 (and never
+// the live mark, the block's address), and the answer is the exact
+// test's either way.
 // The owner thread reads and writes the key word with plain loads and
 // stores; a remote free sets it with a compare-and-swap, so that of two
 // racing remote frees of one block exactly one sees it free and is
@@ -53,6 +62,23 @@ struct FreeBlock {
 // and never changed. Both odd.
 extern uint64_t g_free_key_secret;
 extern uint64_t g_link_multiplier;
+
+// The low four bits of every free block's key word (see above): odd, as a
+// free key must be, and 1011, rare at the end of a word of data (text
+// bytes k K + ; [ {; not pointers, small sizes, zero or -1).
+inline constexpr uint64_t kFreeKeyTag = 0xB;
+inline constexpr uint64_t kFreeKeyTagMask = 0xF;
+
+// The secrets, shaped from random words (platform/process_secret.h) so
+// that both key words end in kFreeKeyTag: the secret's low bits are the
+// tag, the multiplier's low bits 1 (odd, so still invertible). The other
+// 60 bits of each stay random.
+constexpr uint64_t FreeKeySecretFrom(uint64_t random) {
+  return (random & ~kFreeKeyTagMask) | kFreeKeyTag;
+}
+constexpr uint64_t LinkMultiplierFrom(uint64_t random) {
+  return (random & ~kFreeKeyTagMask) | 1;
+}
 
 // The inverse of `odd` modulo 2^64, by Newton's iteration: `odd` is its
 // own inverse modulo 8, and each step doubles the correct low bits.
@@ -128,6 +154,15 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool HoldsFreeKeyWord(const FreeBlock* b,
                                                           uint64_t key,
                                                           uint64_t multiplier) {
   return IsFreeKeyWord(b->key, b->link, key, multiplier);
+}
+
+// False only when `b` (whose free key is `key`) cannot be free: its key
+// word does not end in the tag that both key words end in (see above).
+// True for every free block, and for a live one whose word 1 ends so by
+// chance: HoldsFreeKeyWord decides.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool MayHoldFreeKeyWord(const FreeBlock* b,
+                                                            uint64_t key) {
+  return ((b->key ^ key) & kFreeKeyTagMask) == 0;
 }
 
 // The link of `b` (on an owner list) into *next; false when the block was

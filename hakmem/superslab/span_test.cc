@@ -17,8 +17,8 @@ class SpanTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // What process set-up draws (thread_cache/process.cc): both odd.
-    g_free_key_secret = 0x9e3779b97f4a7c15;
-    g_link_multiplier = 0xd1342543de82ef95;
+    g_free_key_secret = FreeKeySecretFrom(0x9e3779b97f4a7c15);
+    g_link_multiplier = LinkMultiplierFrom(0xd1342543de82ef95);
     span_ = AcquireSpan(kClass, kOwner);
     ASSERT_NE(span_, nullptr);
   }

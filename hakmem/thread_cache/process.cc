@@ -32,8 +32,8 @@ void SetUpProcess() {
   SpinLockHolder hold(g_process.lock);
   if (g_process.ready.load(std::memory_order_relaxed)) return;
   ProcessSecrets secrets = ComputeProcessSecrets();
-  g_free_key_secret = secrets.free_key;
-  g_link_multiplier = secrets.link_multiplier;
+  g_free_key_secret = FreeKeySecretFrom(secrets.free_key);
+  g_link_multiplier = LinkMultiplierFrom(secrets.link_multiplier);
   if (GetConfig().guard_rate != 0) ReserveGuardedPool();
   if (pthread_key_create(&g_process.exit_key, TearDownThreadCache) != 0) {
     FatalError("pthread_key_create failed: cannot track thread exit");

@@ -212,10 +212,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline bool CacheFreeImpl(
     return true;
   }
   // The owner check passed, so the cache is set up and has the secret.
+  // The double-free test looks at the key word's tag first (free_block.h):
+  // a block whose word does not end in it cannot be free.
   FreeBlock* block = static_cast<FreeBlock*>(p);
   uint64_t key = FreeKey(cache.free_key_secret, block);
-  if (kDetection &&
-      ABSL_PREDICT_FALSE(HoldsFreeKeyWord(block, key, cache.link_multiplier))) {
+  if (kDetection && ABSL_PREDICT_FALSE(MayHoldFreeKeyWord(block, key)) &&
+      HoldsFreeKeyWord(block, key, cache.link_multiplier)) {
     ReportSlabFreeError(MemoryError::kDoubleFree, slab->head, p);
     return true;
   }
