@@ -12,10 +12,11 @@ take turns, A B C A B C ..., for --repeats rounds; the table shows each
 median (with the spread of the repeats) and the ratios to mimalloc and
 glibc, then peak RSS, final RSS (once every block is freed: what each
 allocator keeps of its own accord), and how hakmem stands against the
-targets of the profile's issue (4, or 14 for `peer`). A ratio is the median over rounds of the ratio of two
-runs of the same round: seconds apart, they see the same load on the
-machine. A chart (SVG), the tables (Markdown) and the raw runs (JSON) are
-written to --out (default build/bench/).
+targets of the profile's issue (4, or 14 for `peer`). A ratio is the
+median over rounds of the ratio of two runs of the same round: seconds
+apart, they see the same load on the machine. A chart (SVG), the tables
+(Markdown) and the raw runs (JSON) are written to --out (default
+build/bench/).
 
 Every run must prove its allocator: the benchmarks print which library
 their malloc comes from and, when hakmem is loaded, how many blocks hakmem
@@ -106,8 +107,8 @@ class Case:
     # Which target the case's speed is held to, if any: "time" (at most
     # mimalloc's; below glibc's too where the profile says so),
     # "throughput" (at least mimalloc's) or "best_time" (at most mimalloc's
-    # and 1.2x the best other allocator's). Peak RSS is held to 1.2x mimalloc's on
-    # every case.
+    # and 1.2x the best other allocator's). Peak RSS is held to 1.2x
+    # mimalloc's on every case.
     target: Optional[str] = None
     # The x value of a sweep (thread count).
     x: Optional[int] = None
@@ -731,8 +732,10 @@ def report_text(name: str, profile: Profile, header: str, runs,
     targets = target_lines(profile, speed, rss, allocators)
     if targets:
         met = sum(ok for ok, _ in targets)
-        sections.append(f"Targets ({profile.targets_of}), hakmem:\n" + "\n".join(
-            f"- {'met   ' if ok else 'MISSED'} {text}" for ok, text in targets)
+        sections.append(
+            f"Targets ({profile.targets_of}), hakmem:\n" + "\n".join(
+                f"- {'met   ' if ok else 'MISSED'} {text}"
+                for ok, text in targets)
             + f"\n\n{met} met, {len(targets) - met} missed")
     return "\n\n".join(sections) + "\n"
 

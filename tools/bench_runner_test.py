@@ -154,7 +154,8 @@ class ProfilesTest(unittest.TestCase):
             for case in profile.cases:
                 self.assertIn(case.binary, runner.BENCH_BINARIES,
                               f"{name}: {case.label}")
-                self.assertIn(case.target, (None, "time", "throughput", "best_time"))
+                self.assertIn(case.target,
+                              (None, "time", "throughput", "best_time"))
 
     def test_peer_runs_every_shape_of_the_suite(self):
         peer = runner.profiles(4)["peer"]

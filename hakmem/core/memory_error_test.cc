@@ -343,14 +343,15 @@ TEST(MemoryErrorTest, LiveDataEndingInTheFreeKeysTagIsNoDoubleFree) {
   // test, which must let it through, and still catch a real double free.
   ASSERT_EQ(g_free_key_secret & kFreeKeyTagMask, kFreeKeyTag);
   ASSERT_EQ(g_link_multiplier & kFreeKeyTagMask, 1u);
+  constexpr uint64_t kText = 0x6b6b6b6b6b6b6b6b;  // "kkkkkkkk"
+  static_assert((kText & kFreeKeyTagMask) == kFreeKeyTag, "");
   ErrorLog log;
   for (size_t size : {size_t{16}, size_t{48}, size_t{256}, size_t{3000}}) {
     void* keep = Malloc(size);  // keeps the class's span alive
     std::vector<uint64_t*> blocks;
     for (int i = 0; i < 50; ++i) {
       auto* p = static_cast<uint64_t*>(Malloc(size));
-      p[0] = 0x6b6b6b6b6b6b6b6b;                       // "kkkkkkkk"
-      p[1] = 0x6b6b6b6b6b6b6b00 | 0x60 | kFreeKeyTag;  // ends in the tag
+      p[0] = p[1] = kText;  // word 1 ends in the tag
       blocks.push_back(p);
     }
     for (uint64_t* p : blocks) Free(p);
