@@ -16,12 +16,10 @@ namespace {
 uintptr_t Addr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
 // Same slab class, same owner (thread or arena) and same 64 KiB slab: then
-// the same span. Guarded blocks have no span: a live neighbour in the
-// guarded pool keeps no freed slot from being reused by another request.
+// the same span.
 bool SameSpan(const Block& a, const Block& b) {
   return a.cls != kLarge && a.cls == b.cls && a.arena == b.arena &&
-         Addr(a.p) >> 16 == Addr(b.p) >> 16 && !IsGuarded(a.p) &&
-         !IsGuarded(b.p);
+         Addr(a.p) >> 16 == Addr(b.p) >> 16;
 }
 
 // A size that hak_free_sized accepts for block `b`, picked by `variant`:
@@ -145,23 +143,27 @@ Block HeapModel::Unlink(size_t i) {
 
 void HeapModel::Remove(size_t i, int by, bool heap_free) {
   const Block b = Unlink(i);
+  // A guarded block has no span: its freed slot is on no free list and
+  // inaccessible (a write into it is a use after free, guard_fuzz's to
+  // inject), and no live neighbour keeps the slot from being handed out
+  // again, so it gets no witness.
+  bool guarded = IsGuarded(b.p);
   // An arena block freed remotely (hak_free and friends) sits on its
-  // span's remote-free stack, not on a free list an allocation pops; a
-  // guarded block's freed slot is on none, and inaccessible (a write into
-  // it is a use after free, guard_fuzz's to inject).
-  bool on_free_list =
-      b.cls != kLarge && !IsGuarded(b.p) && (b.arena < 0 || heap_free);
+  // span's remote-free stack, not on a free list an allocation pops.
+  bool on_free_list = b.cls != kLarge && !guarded && (b.arena < 0 || heap_free);
   FreedBlock f{b.p, b.size,  b.alignment, b.usable, b.cls,
                by,  allocs_, 0,           nullptr,  on_free_list};
   if (b.arena >= 0) {
     f.arena = b.arena;
     f.arena_gen = arenas_[b.arena].gen;
   }
-  for (const Block& w : live_) {
-    if (SameSpan(w, b)) {
-      f.witness_id = w.id;
-      f.witness_p = w.p;
-      break;
+  if (!guarded) {
+    for (const Block& w : live_) {
+      if (SameSpan(w, b)) {
+        f.witness_id = w.id;
+        f.witness_p = w.p;
+        break;
+      }
     }
   }
   freed_.push_front(f);
